@@ -1,0 +1,166 @@
+"""The `jobmock` command: `serve`, `specs`, `token`, `test`. A thin layer over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from mockserver.config import Config
+from mockserver.errors import JobmockError, SpecError
+from mockserver.spec import API_NAMES, load_spec, spec_path
+
+__all__ = ["main"]
+
+_API_CHOICE = click.Choice(API_NAMES)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="jobmock")
+def main() -> None:
+    """jobmock: a stateful mock and contract tests for five vendors' job APIs."""
+
+
+# -- specs ------------------------------------------------------------------------------------
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def specs(ctx: click.Context) -> None:
+    """List the APIs and their operations (method, path, operationId, source)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    for name in API_NAMES:
+        spec = load_spec(name)
+        click.echo(f"{name}  {spec.title}  ({len(spec.operations)} operations)")
+        for op in spec.operations:
+            seed = " [seed]" if op.seed else ""
+            click.echo(f"  {op.method:<6} {op.path}  {op.operation_id}{seed}  <- {op.source}")
+
+
+@specs.command("show")
+@click.argument("name", type=_API_CHOICE)
+def specs_show(name: str) -> None:
+    """Print the spec document of API NAME."""
+    click.echo(spec_path(name).read_text(encoding="utf-8"), nl=False)
+
+
+@specs.command("check")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def specs_check(path: Path) -> None:
+    """Validate a spec file; print the problem and exit 1 if it is broken."""
+    try:
+        spec = load_spec(path)
+    except SpecError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    click.echo(f"{path}: ok, OpenAPI 3.1, {len(spec.operations)} operations")
+
+
+# -- token ------------------------------------------------------------------------------------
+
+
+@main.command("token")
+@click.argument("name", type=click.Choice(["sap"]))
+@click.option("--valid-for", default=3600, show_default=True, type=click.IntRange(1),
+              help="Seconds until the token expires.")
+@click.option("--secret", envvar="JOBMOCK_JWT_SECRET", default="jobmock", show_default=True,
+              help="HS256 signing secret; must match the server's.")
+def token(name: str, valid_for: int, secret: str) -> None:
+    """Print a bearer token the mock accepts for API NAME (SAP: an HS256 JWT)."""
+    import jwt
+
+    now = int(time.time())
+    claims = {"iss": "jobmock", "sub": "jobmock", "iat": now, "exp": now + valid_for,
+              "scope": ["jobscheduler.Jobs"]}
+    click.echo(jwt.encode(claims, secret, algorithm="HS256"))
+
+
+# -- serve ------------------------------------------------------------------------------------
+
+
+def _parse_mounts(values: tuple[str, ...]) -> dict[str, str]:
+    mounts: dict[str, str] = {}
+    for value in values:
+        api, sep, prefix = value.partition("=")
+        if not sep or api not in API_NAMES:
+            raise click.BadParameter(f"{value!r}: use NAME=/prefix with NAME one of "
+                                     f"{', '.join(API_NAMES)}", param_hint="--mount")
+        mounts[api] = prefix
+    return mounts
+
+
+def _read_fixture(path: Path | None) -> Any:
+    if path is None:
+        return None
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise click.BadParameter(f"cannot read {path}: {error}", param_hint="--seed") from error
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port; 0 picks a free one.")
+@click.option("--api", "apis", multiple=True, type=_API_CHOICE,
+              help="Serve only this API (repeatable). Default: all five.")
+@click.option("--mount", "mounts", multiple=True, metavar="NAME=/PATH",
+              help="Serve API NAME under another prefix, e.g. nimble=/ (repeatable).")
+@click.option("--strict/--lax", default=True, show_default=True,
+              help="A response that violates the spec: 500 (strict) or logged and sent (lax).")
+@click.option("--seed", "fixture", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="YAML/JSON state fixture to load at start.")
+@click.option("--random-seed", type=int, envvar="JOBMOCK_RANDOM_SEED",
+              help="Make ids and clocks deterministic (virtual clock).")
+@click.option("--token", envvar="JOBMOCK_TOKEN", help="Bearer token accepted (default jobmock).")
+@click.option("--api-key", envvar="JOBMOCK_API_KEY", help="x-api-key accepted (Intuned).")
+@click.option("--basic", envvar="JOBMOCK_BASIC", metavar="USER:PASS",
+              help="Basic credentials accepted (SAP).")
+@click.option("--nemo-auth/--no-nemo-auth", default=None,
+              help="Require a bearer token on NeMo (off by default, as the real service).")
+@click.option("--max-body-bytes", type=click.IntRange(1), envvar="JOBMOCK_MAX_BODY_BYTES",
+              help="Largest request body accepted (default 102400, SAP's 100 KB).")
+def serve(host: str, port: int, apis: tuple[str, ...], mounts: tuple[str, ...], strict: bool,
+          fixture: Path | None, random_seed: int | None, token: str | None,
+          api_key: str | None, basic: str | None, nemo_auth: bool | None,
+          max_body_bytes: int | None) -> None:
+    """Serve the mocked APIs, each under its own prefix (/sap, /nemo, ...)."""
+    settings = _serve_settings(apis, mounts, strict, fixture, random_seed, token, api_key, basic,
+                               nemo_auth, max_body_bytes)
+    try:
+        config = Config.load(settings)
+        from mockserver.server import run_server
+
+        run_server(config, host, port, announce=click.echo)
+    except JobmockError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _serve_settings(apis: tuple[str, ...], mounts: tuple[str, ...], strict: bool,
+                    fixture: Path | None, random_seed: int | None, token: str | None,
+                    api_key: str | None, basic: str | None, nemo_auth: bool | None,
+                    max_body_bytes: int | None) -> dict[str, Any]:
+    settings: dict[str, Any] = {"strict": strict, "mounts": _parse_mounts(mounts)}
+    if apis:
+        settings["apis"] = tuple(dict.fromkeys(apis))
+    optional = {"fixture": _read_fixture(fixture), "random_seed": random_seed, "token": token,
+                "api_key": api_key, "nemo_auth": nemo_auth, "max_body_bytes": max_body_bytes}
+    settings.update({k: v for k, v in optional.items() if v is not None})
+    if token is not None:
+        settings["auth_tokens"] = (token,)
+    if basic is not None:
+        user, sep, password = basic.partition(":")
+        if not sep:
+            raise click.BadParameter("use USER:PASS", param_hint="--basic")
+        settings.update(basic_user=user, basic_password=password)
+    return settings
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, indent=2)

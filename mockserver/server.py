@@ -1,0 +1,79 @@
+"""Run an app on a real socket: `jobmock serve`, the pytest plugin and integration tests.
+
+Werkzeug's threaded server is used (one thread per connection), bound to the given address.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from mockserver.app import create_app, runtime_of
+from mockserver.config import Config
+
+__all__ = ["ServerThread", "banner", "run_server"]
+
+
+def banner(app: Flask, base: str) -> list[str]:
+    """One line per API: its base URL and the credentials it accepts."""
+    runtime = runtime_of(app)
+    creds = runtime.config.credentials
+    accepts = {
+        "sap": f"basic {creds.basic_user}:{creds.basic_password}, or a JWT from "
+               "`jobmock token sap`",
+        "nemo": f"bearer {creds.token}" if creds.nemo_auth else "no auth (as the real service)",
+        "bullmq": f"bearer {', '.join(creds.auth_tokens) or '(none: AUTH_TOKENS empty)'}"
+                  " (job routes: the job's lock token)",
+        "intuned": f"x-api-key: {creds.api_key}",
+        "nimble": f"bearer {creds.token}",
+    }
+    lines = [f"{name:<8} {base}{runtime.config.mount_of(name).rstrip('/')}  "
+             f"accepts {accepts[name]}" for name in runtime.apis]
+    lines.append(f"control  {base}/__jobmock")
+    return lines
+
+
+def run_server(config: Config, host: str, port: int,
+               announce: Callable[[str], None] = print) -> None:
+    """Serve until interrupted."""
+    app = create_app(config)
+    server = make_server(host, port, app, threaded=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    base = f"http://{_display_host(host)}:{server.server_port}"
+    for line in banner(app, base):
+        announce(line)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _display_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class ServerThread:
+    """An app served on 127.0.0.1 in a background thread (port 0 picks a free port)."""
+
+    def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="jobmock-server")
+        self.url = f"http://{_display_host(host)}:{self._server.server_port}"
+
+    def start(self) -> ServerThread:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
