@@ -1,0 +1,1 @@
+"""jobmock's contract suites (Hypothesis, stateless and stateful)."""

@@ -18,7 +18,6 @@ from werkzeug.exceptions import HTTPException
 from mockserver.apis.base import Reply
 from mockserver.config import Config
 from mockserver.control import CONTROL_PREFIX, control_blueprint
-from mockserver.errors import ApiError
 from mockserver.runtime import Runtime
 from mockserver.validation import MISSING, HttpRequest
 
@@ -33,7 +32,9 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     cfg = config if isinstance(config, Config) else Config.load(config)
     runtime = Runtime(cfg)
     app = Flask("jobmock")
-    app.config["MAX_CONTENT_LENGTH"] = cfg.max_body_bytes
+    # One byte over the limit: a chunked body is cut there silently, and the pipeline
+    # then sees it is too long and answers the vendor's 413.
+    app.config["MAX_CONTENT_LENGTH"] = cfg.max_body_bytes + 1
     app.extensions["jobmock"] = runtime
     app.register_blueprint(control_blueprint(runtime), url_prefix=CONTROL_PREFIX)
     app.add_url_rule("/", "mocked_root", _mocked_view(runtime), methods=_METHODS)
@@ -79,16 +80,9 @@ def _http_error_handler(runtime: Runtime) -> Any:
             return _json_response(status, {"error": error.name, "detail": error.description})
         incoming = HttpRequest(method=request.method, path=path,
                                headers={k.lower(): v for k, v in request.headers.items()})
-        message = _message_for(status, runtime, error)
-        return to_response(runtime.reject(incoming, ApiError(status, message)))
+        return to_response(runtime.refuse(incoming, status, str(error.description or "")))
 
     return handle
-
-
-def _message_for(status: int, runtime: Runtime, error: HTTPException) -> str:
-    if status == 413:
-        return f"Request body is larger than the limit of {runtime.config.max_body_bytes} bytes"
-    return str(error.description or error.name)
 
 
 def _crash_handler(runtime: Runtime) -> Any:

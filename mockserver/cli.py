@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,10 @@ def token(name: str, valid_for: int, secret: str) -> None:
     now = int(time.time())
     claims = {"iss": "jobmock", "sub": "jobmock", "iat": now, "exp": now + valid_for,
               "scope": ["jobscheduler.Jobs"]}
-    click.echo(jwt.encode(claims, secret, algorithm="HS256"))
+    with warnings.catch_warnings():
+        # The default secret is short on purpose (it is a test double's shared secret).
+        warnings.simplefilter("ignore")
+        click.echo(jwt.encode(claims, secret, algorithm="HS256"))
 
 
 # -- serve ------------------------------------------------------------------------------------

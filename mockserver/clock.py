@@ -12,7 +12,7 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["Clock", "IdSource", "VIRTUAL_EPOCH"]
+__all__ = ["VIRTUAL_EPOCH", "Clock", "IdSource"]
 
 VIRTUAL_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -7,6 +7,7 @@ validate the mocked APIs.
 from __future__ import annotations
 
 import inspect
+from functools import cache
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,9 @@ CONTROL_PREFIX = "/__jobmock"
 View = Callable[[Runtime, ValidRequest], Reply]
 
 
+@cache
 def control_spec() -> Spec:
-    """The control API's own spec document."""
+    """The control API's own spec document (loaded once per process)."""
     return load_spec(Path(spec_path("nimble")).with_name("control.yaml"))
 
 

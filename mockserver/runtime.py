@@ -23,8 +23,13 @@ from mockserver.faults import FaultBook
 from mockserver.journal import Journal, JournalEntry, mask_headers, preview
 from mockserver.spec import Operation
 from mockserver.store import MemoryStore, Store
-from mockserver.validation import MISSING, HttpRequest, ValidRequest, validate_request, \
-    validate_response
+from mockserver.validation import (
+    MISSING,
+    HttpRequest,
+    ValidRequest,
+    validate_request,
+    validate_response,
+)
 
 __all__ = ["Runtime", "ServerBug"]
 
@@ -88,13 +93,23 @@ class Runtime:
         self._record(api, request, reply, outcome, started)
         return reply
 
-    def reject(self, request: HttpRequest, error: ApiError) -> Reply:
-        """Render a refusal decided before dispatch (e.g. an unreadable body) for its API."""
+    def refuse(self, request: HttpRequest, status: int, description: str) -> Reply:
+        """Render a refusal the web layer decided (unknown method, unreadable or oversize body)
+        in the shape of the API the path belongs to."""
         found = self.api_for(request.path)
         if found is None:
-            return json_reply(error.status, {"error": error.message})
+            return json_reply(status, {"error": description})
         api, sub_path = found
-        op = api.spec.match(request.method, sub_path).operation
+        route = api.spec.match(request.method, sub_path)
+        if status == 405:
+            error = api.method_not_allowed(request, route.allowed_methods)
+        elif status == 404:
+            error = api.route_not_found(request)
+        elif status == 413:
+            error = api.too_large(self.config.max_body_bytes)
+        else:
+            error = ApiError(status, description)
+        op = route.operation
         reply = api.render_error(error, op)
         outcome = _Outcome(op=op)
         self._record(api, request, reply, outcome, time.perf_counter())

@@ -165,6 +165,12 @@ class Spec:
         known = ", ".join(sorted(op.operation_id for op in self.operations))
         raise KeyError(f"{self.name} has no operation {operation_id!r}; known: {known}")
 
+    def validator_at(self, pointer: str) -> Validator:
+        """A validator for the schema at a JSON pointer of the document (not for hot paths)."""
+        if _resolve_pointer(self.document, pointer) is None:
+            raise SpecError(self.file, pointer, "no schema at this pointer")
+        return _Compiler(self.file, self.name, self.document).validator(pointer)
+
     def match(self, method: str, path: str) -> RouteMatch:
         """Route a request path (without the mount prefix) to its operation."""
         method = method.upper()
@@ -216,7 +222,7 @@ def _load_file(path: Path) -> Spec:
 
 def _parse_yaml(file: str, text: str) -> dict[str, Any]:
     try:
-        document = yaml.load(text, Loader=_SpecLoader)  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(text, Loader=_SpecLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown"
@@ -294,7 +300,7 @@ class _Compiler:
         self.name = name
         self.document = document
         self.uri = f"urn:jobmock:spec:{name}"
-        resource = Resource(contents=document, specification=DRAFT202012)
+        resource: Resource[Any] = DRAFT202012.create_resource(document)
         self.registry: Registry[Any] = Registry().with_resource(self.uri, resource)
 
     def validator(self, pointer: str) -> Validator:

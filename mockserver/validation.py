@@ -163,13 +163,15 @@ def _convert(param: Parameter, raw: Any) -> Any:
 def _scalar(kind: str, text: str) -> Any:
     if kind == "integer":
         if not _INT.fullmatch(text.strip()):
-            raise ValueError("Input should be a valid integer, unable to parse string as an integer")
+            raise ValueError(
+                "Input should be a valid integer, unable to parse string as an integer")
         return int(text)
     if kind == "number":
         try:
             number = float(text)
         except ValueError:
-            raise ValueError("Input should be a valid number, unable to parse string as a number")
+            raise ValueError(
+                "Input should be a valid number, unable to parse string as a number") from None
         return int(number) if number.is_integer() and _INT.fullmatch(text.strip()) else number
     if kind == "boolean":
         lowered = text.lower()
@@ -234,10 +236,13 @@ def _decode(media: str, raw: bytes, issues: list[Issue]) -> Any:
 
 
 def _issues_from(prefix: tuple[str | int, ...], errors: Iterable[ValidationError]) -> list[Issue]:
-    issues: list[Issue] = []
+    """Issues of jsonschema errors, each once (one `required` error may name several fields,
+    or one field per error, depending on the jsonschema version)."""
+    issues: dict[tuple[tuple[str | int, ...], str], Issue] = {}
     for error in errors:
-        issues.extend(_issues_of(prefix, error))
-    return issues
+        for issue in _issues_of(prefix, error):
+            issues.setdefault((issue.location, issue.kind), issue)
+    return list(issues.values())
 
 
 def _issues_of(prefix: tuple[str | int, ...], error: ValidationError) -> list[Issue]:
@@ -246,14 +251,14 @@ def _issues_of(prefix: tuple[str | int, ...], error: ValidationError) -> list[Is
     keyword = str(error.validator)
     if keyword == "required" and isinstance(error.instance, dict):
         missing = [p for p in error.validator_value if p not in error.instance]
-        return [Issue(location + (name,), "Field required", "missing", None, None, schema_path)
+        return [Issue((*location, name), "Field required", "missing", None, None, schema_path)
                 for name in missing]
     if keyword in ("additionalProperties", "unevaluatedProperties") and isinstance(
         error.instance, dict
     ):
         allowed = set(error.schema.get("properties", {}))
         extra = [k for k in error.instance if k not in allowed] or [""]
-        return [Issue(location + (name,), "Extra inputs are not permitted", "extra_forbidden",
+        return [Issue((*location, name), "Extra inputs are not permitted", "extra_forbidden",
                       error.instance.get(name), None, schema_path) for name in extra]
     return [Issue(location, error.message, keyword, error.instance, error.validator_value,
                   schema_path)]

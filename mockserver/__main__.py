@@ -1,0 +1,5 @@
+"""`python -m mockserver` runs the `jobmock` command."""
+
+from mockserver.cli import main
+
+main()
