@@ -7,8 +7,8 @@ validate the mocked APIs.
 from __future__ import annotations
 
 import inspect
-from functools import cache
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 

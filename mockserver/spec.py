@@ -86,7 +86,7 @@ class ResponseSpec:
     pointer: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Operation:
     """An operation of a spec, compiled: everything a request or response is checked against."""
 
@@ -139,7 +139,7 @@ class _Route:
     operations: Mapping[str, Operation]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Spec:
     """A loaded, checked and compiled spec document."""
 

@@ -99,7 +99,7 @@ class Api(VendorApi):
     def render_error(self, error: ApiError, op: Operation | None) -> Reply:
         message = error.message
         detail = error.detail if isinstance(error.detail, str) else message
-        if error.status == 413:  # also reached from the web layer's own 413, with its text
+        if error.status == 413:  # every 413 (pipeline, web layer, injected fault) reads alike
             message = "request entity too large"
             detail = f"request body exceeds the limit of {_size(self.config.max_body_bytes)}"
         kind = ERROR_TYPES.get(error.status, "Error")

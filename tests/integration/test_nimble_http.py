@@ -3,23 +3,13 @@ run, drive it through the control API and read it back as a client would."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
-import pytest
 import requests
 
-from mockserver import control
 from mockserver.server import ServerThread
 
 AUTH = {"Authorization": "Bearer jobmock"}
-_CONTROL_SPEC = functools.cache(control.control_spec)
-
-
-@pytest.fixture(autouse=True)
-def _control_spec_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Work around the core re-reading control.yaml for every app (slow); it never changes."""
-    monkeypatch.setattr(control, "control_spec", _CONTROL_SPEC)
 
 
 def test_seed_patch_flow_over_http(live_server: Callable[..., ServerThread]) -> None:

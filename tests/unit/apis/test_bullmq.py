@@ -10,6 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from mockserver.spec import load_spec
+
 AUTH = {"Authorization": "Bearer jobmock"}
 EPOCH_MS = 1767225600000  # the virtual clock's start, 2026-01-01T00:00:00Z
 TEXT = "text/plain; charset=utf-8"
@@ -611,3 +613,28 @@ def test_reset_forgets_bullmq_state(client: FlaskClient) -> None:
     assert_text(get(client, "/queues/emails/jobs/1"), 404, "Job not found")
     assert get(client, "/workers").json == {}
     assert add(client, "emails", job("b"))[0]["id"] == "1"
+
+
+def test_malformed_input_to_every_operation_gets_a_plain_text_4xx(client: FlaskClient) -> None:
+    add(client, "emails", job("a"))
+    _, token = take(client, "emails")
+    bad_inputs: list[dict[str, Any]] = [
+        {"data": b"{not json", "content_type": "application/json"},
+        {"data": b"[]", "content_type": "text/plain"},
+        {"data": b"\xff\xfe", "content_type": "application/json"},
+        {"json": {"unexpected": [None, 1.5]}, "query_string": {"start": "x", "length": "-1"}},
+        {"json": None, "query_string": {"statuses": "nope", "length": "1000"}},
+    ]
+    for op in load_spec("bullmq").operations:
+        path = op.path.replace("{queueName}", "ab").replace("{jobId}", "1")
+        lock = op.security == (("jobToken",),)
+        headers = {"Authorization": f"Bearer {token}"} if lock else AUTH
+        for bad in bad_inputs:
+            for queue_path in (path, path.replace("/ab", "/emails")):
+                response = client.open(f"/bullmq{queue_path}", method=op.method,
+                                       headers=headers, **bad)
+                assert 400 <= response.status_code < 500 or response.status_code == 200, (
+                    op.operation_id, bad, response.text)
+                if response.status_code != 200:
+                    assert response.content_type == TEXT
+                    assert response.text

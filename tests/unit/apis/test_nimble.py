@@ -6,7 +6,7 @@ Nimble has no tenants (one API key, one account), so there is no isolation test 
 
 from __future__ import annotations
 
-import functools
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -14,12 +14,15 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from mockserver import control
-
 AUTH = {"Authorization": "Bearer jobmock"}
 BASE = "/nimble/v1/jobs"
 ACTIONS = "/__jobmock/apis/nimble/actions"
 T0 = "2026-01-01T00:00:00"
+OPERATIONS = [
+    ("GET", BASE), ("POST", BASE), ("GET", f"{BASE}/job_1"), ("PATCH", f"{BASE}/job_1"),
+    ("DELETE", f"{BASE}/job_1"), ("POST", f"{BASE}/job_1/runs"), ("GET", f"{BASE}/job_1/runs"),
+    ("GET", f"{BASE}/runs/run_1"), ("POST", f"{BASE}/runs/run_1/cancel"),
+]
 SCHEDULE = {"cron": "0 6 * * *", "enabled": True}
 SEED_BODY = {
     "display_name": "Daily product prices",
@@ -30,33 +33,28 @@ SEED_BODY = {
 }
 
 
-_CONTROL_SPEC = functools.cache(control.control_spec)
-
-
-@pytest.fixture(autouse=True)
-def _control_spec_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Work around the core: `create_app` re-reads and re-checks control.yaml for every app
-    (about a second each); the document never changes, so load it once for this module."""
-    monkeypatch.setattr(control, "control_spec", _CONTROL_SPEC)
-
-
 @pytest.fixture
 def client(make_client: Callable[..., FlaskClient]) -> FlaskClient:
     return make_client("nimble")
+
+
+def body_of(response: TestResponse) -> Any:
+    """The JSON body of a response (typed Any for the assertions)."""
+    return response.json
 
 
 def create(client: FlaskClient, **fields: Any) -> dict[str, Any]:
     body = {"name": "daily-product-prices", "agent_name": "amazon_product_page", **fields}
     response = client.post(BASE, json=body, headers=AUTH)
     assert response.status_code == 201, response.json
-    job: dict[str, Any] = response.json
+    job: dict[str, Any] = body_of(response)
     return job
 
 
 def trigger(client: FlaskClient, job_id: str) -> dict[str, Any]:
     response = client.post(f"{BASE}/{job_id}/runs", headers=AUTH)
     assert response.status_code == 201, response.json
-    run: dict[str, Any] = response.json
+    run: dict[str, Any] = body_of(response)
     return run
 
 
@@ -67,7 +65,7 @@ def act(client: FlaskClient, name: str, **kwargs: Any) -> TestResponse:
 def move(client: FlaskClient, run_id: str, status: str, **counts: int) -> dict[str, Any]:
     response = act(client, "set-run-status", run_id=run_id, status=status, **counts)
     assert response.status_code == 200, response.json
-    run: dict[str, Any] = response.json
+    run: dict[str, Any] = body_of(response)
     return run
 
 
@@ -142,7 +140,7 @@ def test_patch_ignores_name_agent_name_and_unknown_fields(client: FlaskClient) -
 
 def test_every_patch_bumps_updated_at_and_keeps_created_at(client: FlaskClient) -> None:
     created = create(client)
-    stamps = [client.patch(f"{BASE}/job_1", json={}, headers=AUTH).json["updated_at"]
+    stamps = [body_of(client.patch(f"{BASE}/job_1", json={}, headers=AUTH))["updated_at"]
               for _ in range(3)]
     assert stamps == [f"{T0}.002Z", f"{T0}.003Z", f"{T0}.004Z"]
     assert get_json(client, f"{BASE}/job_1")["created_at"] == created["created_at"]
@@ -156,7 +154,7 @@ def test_patch_of_an_unknown_job_is_404(client: FlaskClient) -> None:
 def test_patch_keeps_the_last_run_fields(client: FlaskClient) -> None:
     create(client)
     run = trigger(client, "job_1")
-    job = client.patch(f"{BASE}/job_1", json={"description": "x"}, headers=AUTH).json
+    job = body_of(client.patch(f"{BASE}/job_1", json={"description": "x"}, headers=AUTH))
     assert (job["last_run_at"], job["last_run_status"]) == (run["created_at"], "PENDING")
 
 
@@ -298,7 +296,7 @@ def test_set_run_status_rejects_bad_arguments_with_400(
 def test_set_run_status_without_its_arguments_is_400(client: FlaskClient) -> None:
     response = act(client, "set-run-status", run_id="run_1")
     assert response.status_code == 400
-    assert "missing a required argument: 'status'" in response.json["error"]
+    assert "missing a required argument: 'status'" in body_of(response)["error"]
 
 
 def test_fire_schedule_starts_a_scheduled_run(client: FlaskClient) -> None:
@@ -331,8 +329,8 @@ def test_fire_schedule_of_an_unknown_job_is_404(client: FlaskClient) -> None:
 
 def test_the_actions_are_listed_with_their_docs(client: FlaskClient) -> None:
     response = client.get(ACTIONS)
-    assert [a["name"] for a in response.json["actions"]] == ["fire-schedule", "set-run-status"]
-    assert all(a["doc"] for a in response.json["actions"])
+    assert [a["name"] for a in body_of(response)["actions"]] == ["fire-schedule", "set-run-status"]
+    assert all(a["doc"] for a in body_of(response)["actions"])
 
 
 # -- cancel -------------------------------------------------------------------------------------
@@ -513,8 +511,8 @@ def test_patch_with_invalid_fields_is_a_422_list_and_changes_nothing(
     created = create(client)
     response = client.patch(f"{BASE}/job_1", json=body, headers=AUTH)
     assert response.status_code == 422
-    assert entry in response.json["detail"]
-    assert all(set(e) >= {"loc", "msg", "type"} for e in response.json["detail"])
+    assert entry in body_of(response)["detail"]
+    assert all(set(e) >= {"loc", "msg", "type"} for e in body_of(response)["detail"])
     assert get_json(client, f"{BASE}/job_1") == created
 
 
@@ -553,11 +551,19 @@ def test_an_oversize_body_is_413(make_client: Callable[..., FlaskClient]) -> Non
     assert get_json(client, BASE)["total"] == 0
 
 
-OPERATIONS = [
-    ("GET", BASE), ("POST", BASE), ("GET", f"{BASE}/job_1"), ("PATCH", f"{BASE}/job_1"),
-    ("DELETE", f"{BASE}/job_1"), ("POST", f"{BASE}/job_1/runs"), ("GET", f"{BASE}/job_1/runs"),
-    ("GET", f"{BASE}/runs/run_1"), ("POST", f"{BASE}/runs/run_1/cancel"),
-]
+def test_an_oversize_chunked_body_is_413_on_every_operation(
+        make_client: Callable[..., FlaskClient]) -> None:
+    client = make_client("nimble", max_body_bytes=1000)
+    create(client)
+    for method, path in OPERATIONS:
+        response = client.open(path, method=method, headers=AUTH,
+                               input_stream=io.BytesIO(b"{" * 3000),
+                               environ_overrides={"wsgi.input_terminated": True})
+        assert (response.status_code, response.json) == (
+            413, {"detail": "Request body is larger than the limit of 1000 bytes"}), path
+    assert get_json(client, f"{BASE}/job_1")["id"] == "job_1"
+
+
 
 
 @pytest.mark.parametrize(("headers", "detail"), [

@@ -4,37 +4,22 @@ error shapes, auth, and the control-API lifecycle actions (issue 3, "sap")."""
 from __future__ import annotations
 
 import base64
-import functools
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import jwt
 import pytest
-from jwt.warnings import InsecureKeyLengthWarning
 from flask.testing import FlaskClient
+from jwt.warnings import InsecureKeyLengthWarning
 from werkzeug.test import TestResponse
-
-from mockserver import control
 
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"jobmock:jobmock").decode()}
 JOBS = "/sap/scheduler/jobs"
 ACTIONS = "/__jobmock/apis/sap/actions"
 BAD_REQUEST = "Bad Request/Invalid Request"
 CRON = {"cron": "* * * * * */10 0", "active": True}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _control_spec_once() -> Iterator[None]:
-    """Load control.yaml once for this module instead of once per app (~2 s each).
-
-    `mockserver.control.control_spec` loads the document by path, which `load_spec` does not
-    cache; the Spec is immutable, so sharing it between apps changes nothing else.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(control, "control_spec", functools.cache(control.control_spec))
-        yield
 
 
 @pytest.fixture
@@ -329,8 +314,9 @@ def test_run_logs_offset_paging(client: FlaskClient) -> None:
     page = client.get(f"{url}?page_size=2&offset=2", headers=BASIC).get_json()
     assert page["total"] == 5
     assert [r["runId"] for r in page["results"]] == ids[2:4]
-    assert page["next_url"] == f"/scheduler/jobs/1/schedules/{schedule_id}/runs?page_size=2&offset=4"
-    assert page["prev_url"] == f"/scheduler/jobs/1/schedules/{schedule_id}/runs?page_size=2&offset=0"
+    listed = f"/scheduler/jobs/1/schedules/{schedule_id}/runs"
+    assert page["next_url"] == f"{listed}?page_size=2&offset=4"
+    assert page["prev_url"] == f"{listed}?page_size=2&offset=0"
     tail = client.get(f"{url}?offset=4", headers=BASIC).get_json()
     assert ([r["runId"] for r in tail["results"]], tail["next_url"]) == (ids[4:], None)
     everything = client.get(url, headers=BASIC).get_json()
@@ -418,7 +404,8 @@ def test_unknown_route_and_wrong_method_are_sap_404(client: FlaskClient) -> None
      "specify at most one of cron, time, repeatInterval, repeatAt"),
     ({"schedules": [{"active": True}]},
      "specify exactly one of cron, time, repeatInterval, repeatAt"),
-    ({"schedules": [{"cron": "* * * * * */10 0"}]}, "'active' in 'schedules' is a required property"),
+    ({"schedules": [{"cron": "* * * * * */10 0"}]},
+     "'active' in 'schedules' is a required property"),
     ({"startTime": "not a date"}, "'startTime' is not a valid date"),
 ])
 def test_invalid_job_is_400(client: FlaskClient, changes: dict[str, Any], message: str) -> None:
