@@ -110,8 +110,10 @@ class Runtime:
         else:
             error = ApiError(status, description)
         op = route.operation
-        reply = api.render_error(error, op)
         outcome = _Outcome(op=op)
+        reply = api.render_error(error, op)
+        if op is not None:
+            reply = self._validated_response(api, op, reply, outcome)
         self._record(api, request, reply, outcome, time.perf_counter())
         return reply
 

@@ -7,8 +7,8 @@ TypeScript SDK docs, seed 003 = Intuned OpenAPI 0.0.2; choices of ours are marke
 - Errors: `{code, category: "user", message, retirable: false, details?, correlationId}` with
   codes `bad-request` (400), `unauthorized` (401), `not-found` (404) [seed][I3]. Validation
   failures are 400 with `details: [{field, message}]`; unknown routes and wrong methods are
-  404 `not-found` (inferred); an oversize body is 413 with code `bad-request` where the spec
-  documents 413 (operations with a body) and 400 elsewhere (inferred).
+  404 `not-found` (inferred); an oversize body is 413 with code `bad-request` on every operation
+  (inferred: no size limit is documented).
 - Jobs live per (workspaceId, projectName) under caller-chosen ids; a duplicate id is 400
   (inferred). List jobs returns the `Job` shape (`project_id`, `proxy: {version, url}`), get
   job the `JobDetails` shape (`projectId`, `proxy` as URL string) [I1 models/generated.py].
@@ -63,11 +63,9 @@ class Api(VendorApi):
     # -- error dialect ------------------------------------------------------------------------
 
     def render_error(self, error: ApiError, op: Operation | None) -> Reply:
-        status = error.status
-        if status == 413 and op is not None and op.response_for(413) is None:
-            status = 400
-        body = self._error_body(CODES.get(status, "bad-request"), error.message, error.detail)
-        return json_reply(status, body)
+        body = self._error_body(CODES.get(error.status, "bad-request"), error.message,
+                                error.detail)
+        return json_reply(error.status, body)
 
     def render_issues(self, issues: list[Issue], op: Operation) -> Reply:
         details = _unique([{"field": _field_of(i), "message": i.message} for i in issues])

@@ -563,10 +563,10 @@ def test_oversize_body_is_413_where_documented(client: FlaskClient, method: str)
                  "Request body is larger than the limit of 102400 bytes")
 
 
-def test_oversize_body_on_a_bodiless_operation_is_400(client: FlaskClient) -> None:
+def test_oversize_body_on_a_bodiless_operation_is_413(client: FlaskClient) -> None:
     create(client)
     reply = client.post(f"{jobs_url()}/nightly/trigger", data="x" * 200_000, headers=KEY)
-    assert_error(reply, 400, "bad-request",
+    assert_error(reply, 413, "bad-request",
                  "Request body is larger than the limit of 102400 bytes")
 
 
