@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -166,5 +166,79 @@ def _serve_settings(apis: tuple[str, ...], mounts: tuple[str, ...], strict: bool
     return settings
 
 
-def _dump(value: Any) -> str:
-    return json.dumps(value, indent=2)
+# -- test -------------------------------------------------------------------------------------
+
+
+@main.command("test")
+@click.option("--api", "apis", multiple=True, type=_API_CHOICE,
+              help="API to test (repeatable; default: all five against the local mock).")
+@click.option("--base-url", help="The API's own base URL as a client uses it, e.g. "
+              "http://127.0.0.1:8080/nimble. Default: the mock, in process.")
+@click.option("--control-url", help="The jobmock control API (default: probed at the server "
+              "root's /__jobmock).")
+@click.option("--token", envvar="JOBMOCK_TOKEN", default="jobmock", show_default=True,
+              help="Bearer token to send.")
+@click.option("--api-key", envvar="JOBMOCK_API_KEY", default="jobmock", show_default=True,
+              help="x-api-key to send (Intuned).")
+@click.option("--basic", envvar="JOBMOCK_BASIC", default="jobmock:jobmock", show_default=True,
+              metavar="USER:PASS", help="Basic credentials to send (SAP).")
+@click.option("--max-examples", default=25, show_default=True, type=click.IntRange(1),
+              help="Hypothesis examples per suite.")
+@click.option("--seed", type=int, help="Hypothesis seed, for a reproducible run.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a JUnit XML report here.")
+@click.option("--readonly", is_flag=True, help="Send only safe methods (GET), e.g. against "
+              "production; the stateful suite is skipped.")
+@click.option("--operations", default="*", show_default=True, metavar="PATTERN",
+              help="Only operations whose operationId matches this glob.")
+@click.option("--no-stateful", is_flag=True, help="Skip the model-based (stateful) suite.")
+def test_command(apis: tuple[str, ...], base_url: str | None, control_url: str | None,
+                 token: str, api_key: str, basic: str, max_examples: int, seed: int | None,
+                 junit_xml: Path | None, readonly: bool, operations: str,
+                 no_stateful: bool) -> None:
+    """Run the contract suites against the mock or a real implementation.
+
+    Exit status: 0 when every contract holds, 1 when one fails, 2 for usage errors.
+    """
+    from contracts.client import Credentials
+    from contracts.report import coverage_table, failure_text, summary, write_junit
+    from contracts.runner import Options, run_suites
+
+    if base_url and len(apis) != 1:
+        raise click.UsageError("--base-url points at one API: give exactly one --api NAME")
+    user, sep, password = basic.partition(":")
+    if not sep:
+        raise click.BadParameter("use USER:PASS", param_hint="--basic")
+    credentials = Credentials(token, api_key, user, password)
+    options = Options(max_examples, seed, readonly, operations, not no_stateful)
+    reports = []
+    for api in apis or API_NAMES:
+        target = _test_target(api, base_url, control_url, credentials, readonly)
+        click.echo(f"{api}: testing {target.transport.base_url}"
+                   f"{'' if target.control else ' (no control API found)'}")
+        reports.append(run_suites(target, options, partial(_echo_progress, api)))
+    for report in reports:
+        for outcome in report.failures:
+            click.echo("\n" + failure_text(report.api, outcome))
+        click.echo("\n" + coverage_table(report))
+    click.echo("\n" + summary(reports))
+    if junit_xml is not None:
+        write_junit(reports, junit_xml)
+    sys.exit(0 if all(r.ok for r in reports) else 1)
+
+
+def _echo_progress(api: str, outcome: Any) -> None:
+    from contracts.report import progress_line
+
+    click.echo(progress_line(api, outcome))
+
+
+def _test_target(api: str, base_url: str | None, control_url: str | None,
+                 credentials: Any, readonly: bool) -> Any:
+    from contracts.targets import http_target, local_target
+
+    if base_url is None:
+        target = local_target(api, readonly=readonly)
+        target.credentials = credentials
+        return target
+    return http_target(api, base_url, credentials, control_url, readonly)

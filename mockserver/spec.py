@@ -7,6 +7,8 @@ document; `load_spec(Path("my.yaml"))` loads a user's file. A broken document ra
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +21,6 @@ from urllib.parse import quote
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.protocols import Validator
-from openapi_spec_validator import OpenAPIV31SpecValidator
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
@@ -43,8 +44,11 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 _FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
 
 
-class _SpecLoader(yaml.SafeLoader):
-    """YAML loader that keeps timestamps as strings (JSON has no date type)."""
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _SpecLoader(_BaseLoader):
+    """YAML loader (libyaml when present) that keeps timestamps as strings (JSON has none)."""
 
 
 _SpecLoader.yaml_implicit_resolvers = {
@@ -216,8 +220,30 @@ def _load_file(path: Path) -> Spec:
         raise SpecError(file, "/", f"cannot read the file: {exc.strerror}") from exc
     document = _parse_yaml(file, text)
     _check_refs(file, document)
-    _check_openapi(file, document)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if not _known_valid(digest):
+        _check_openapi(file, document)
+        _remember_valid(digest)
     return _compile(file, path.stem, document)
+
+
+def _validity_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "jobmock" / "valid-specs"
+
+
+def _known_valid(digest: str) -> bool:
+    """Whether a document with exactly this content passed the OpenAPI check before
+    (the check is the slow part of loading; its result depends on the content only)."""
+    return (_validity_cache() / digest).is_file()
+
+
+def _remember_valid(digest: str) -> None:
+    try:
+        _validity_cache().mkdir(parents=True, exist_ok=True)
+        (_validity_cache() / digest).touch()
+    except OSError:  # a read-only home only costs the check next time
+        pass
 
 
 def _parse_yaml(file: str, text: str) -> dict[str, Any]:
@@ -279,6 +305,8 @@ def _resolve_pointer(document: Any, pointer: str) -> Any:
 
 
 def _check_openapi(file: str, document: Mapping[str, Any]) -> None:
+    from openapi_spec_validator import OpenAPIV31SpecValidator  # slow to import: only if needed
+
     try:
         error = next(iter(OpenAPIV31SpecValidator(document).iter_errors()), None)
     except Unresolvable as exc:  # pragma: no cover - _check_refs catches these first

@@ -13,6 +13,8 @@ from mockserver.app import create_app, runtime_of
 from mockserver.runtime import Runtime
 from mockserver.server import ServerThread
 
+pytest_plugins = ["pytester"]
+
 
 def _checked_app(settings: dict[str, Any]) -> Flask:
     app = create_app({"random_seed": 7, **settings})
