@@ -67,11 +67,12 @@ def _probe_control(url: str, timeout: float) -> ControlClient | None:
 
 
 def local_target(api: str, settings: dict[str, Any] | None = None,
-                 readonly: bool = False) -> Target:
-    """The mock for `api`, in process, frozen on a seeded virtual clock."""
-    from mockserver.app import create_app  # wiring only: the suites use the transport
+                 readonly: bool = False, app: Any = None) -> Target:
+    """The mock for `api`, in process, frozen on a seeded virtual clock (or a given app)."""
+    if app is None:
+        from mockserver.app import create_app  # wiring only: the suites use the transport
 
-    app = create_app({"apis": (api,), "random_seed": 0, **(settings or {})})
+        app = create_app({"apis": (api,), "random_seed": 0, **(settings or {})})
     return Target(api, WsgiTransport(app, f"/{api}"), Credentials(),
                   ControlClient(WsgiTransport(app, "/__jobmock")), readonly)
 
