@@ -9,14 +9,15 @@ Behaviour (vendors.md §2, nemo-platform 0.6.0 server source [N1]-[N8]):
   `status_details` `{}`; each step of `platform_spec` gets a status entry.
 - Status moves follow the vendor's table [N2] (same → same always allowed); the control
   action `set-status` drives them (the backend does on the real service). The steps mirror
-  the job's status (a simplification: the mock models no per-step progress).
+  the job's status (a simplification: the mock models no per-step progress). In the status
+  tree a step's or task's `error_details` is `{}` when unset, the job's own stays null [N8].
 - Cancel [N8]: a job whose steps are all `created` becomes `cancelled`; a running job moves to
   `cancelling`; a terminal (or already cancelling) job comes back unchanged; a move the table
   refuses (e.g. from `pausing`) is a 409.
 - Delete [N1, nemo-platform#1799]: 409 unless the job is terminal; then 204 and 404 after.
 - The seed PATCH shallow-merges the body into `status_details`, whatever the status (also on
-  terminal jobs), and answers 200 with JSON `null` (the handler returns None [N1]). It bumps
-  `updated_at` (inferred).
+  terminal jobs), and answers 200 with JSON `null` (the handler returns None [N1]). It leaves the job's
+  `updated_at` alone: the real dispatcher only updates the attempt [N8].
 - List: `page`/`page_size`, `sort` (created_at, updated_at, source, `-` for descending),
   `filter[...]` (status, name, project, source, workspace, created_at/updated_at
   `{$gte,$lte}`); list items leave out null fields (response_model_exclude_none) [N1][N4].
@@ -125,20 +126,18 @@ class Api(FastApiDialect, VendorApi):
         job = record["job"]
         status = {k: job[k] for k in ("id", "name", "status", "status_details",
                                        "error_details")}
-        status.update(steps=record["steps"], created_at=job["created_at"],
-                      updated_at=job["updated_at"])
+        status.update(steps=[_step_status(step) for step in record["steps"]],
+                      created_at=job["created_at"], updated_at=job["updated_at"])
         return json_reply(200, status)
 
     @handles("update-job-status-details-apis-jobs-v-2-workspaces-workspace-jobs-name-"
              "status-details-patch")
     def update_status_details(self, req: ValidRequest) -> Reply:
         changes: dict[str, Any] = dict(req.body)
-        now = self._now()
 
         def merge(record: Record) -> Record:
             job = record["job"]
             job["status_details"] = {**job["status_details"], **changes}
-            job["updated_at"] = now
             return record
 
         self._change(req.path["workspace"], req.path["name"], merge)
@@ -259,6 +258,15 @@ def _normalised_platform_spec(platform_spec: dict[str, Any]) -> dict[str, Any]:
 def _new_step(step_id: str, name: str, now: str) -> dict[str, Any]:
     return {"id": step_id, "name": name, "status": "created", "status_details": {},
             "error_details": None, "tasks": [], "created_at": now, "updated_at": now}
+
+
+def _step_status(step: dict[str, Any]) -> dict[str, Any]:
+    """A step (and its tasks) in the status tree: the dispatcher sends `error_details or {}`
+    for steps and tasks, never null, while the job's own `error_details` stays null until set
+    [N8 dispatcher.get_job_status]; nemo-platform 0.6.0's SDK types require the object."""
+    tasks = [{**task, "error_details": task.get("error_details") or {}}
+             for task in step["tasks"]]
+    return {**step, "error_details": step.get("error_details") or {}, "tasks": tasks}
 
 
 def _moved(record: Record, status: str, now: str,

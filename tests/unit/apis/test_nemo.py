@@ -154,7 +154,7 @@ def test_status_details_patch_merges_shallowly(client: FlaskClient) -> None:
     job = client.get(url(name="eval-run")).json
     assert job["status_details"] == expected
     assert client.get(url(name="eval-run", tail="/status")).json["status_details"] == expected
-    assert job["updated_at"] == "2026-01-01T00:00:00.003Z" > job["created_at"]
+    assert job["updated_at"] == job["created_at"], "the real service updates only the attempt"
     assert job["status"] == "created"
 
 
@@ -399,7 +399,7 @@ def test_list_sorts(client: FlaskClient) -> None:
     create(client, name="job-a", source="zeta")
     create(client, name="job-b", source="alpha")
     create(client, name="job-c", source="mid")
-    client.patch(url(name="job-a", tail="/status-details"), json={"touched": 1})
+    drive(client, "job-a", "pending")
 
     def names(sort: str) -> list[str]:
         body = client.get(url() + f"?sort={sort}").json
