@@ -11,6 +11,7 @@ from typing import Any
 from mockserver.apis.base import Reply, json_reply
 from mockserver.errors import ApiError, Issue
 from mockserver.spec import Operation
+from mockserver.validation import HttpRequest
 
 __all__ = ["FastApiDialect", "pydantic_error"]
 
@@ -82,10 +83,17 @@ class FastApiDialect:
 
     not_found_message = "Not Found"
 
+    def method_not_allowed(self, request: HttpRequest, allowed: tuple[str, ...]) -> ApiError:
+        """Starlette's 405 for a known path: `Method Not Allowed` with an `Allow` header."""
+        return ApiError(405, "Method Not Allowed", detail={"allow": list(allowed)})
+
     def render_error(self, error: ApiError, op: Operation | None) -> Reply:
         if error.status == 422 and isinstance(error.detail, list):
             return json_reply(422, {"detail": error.detail})
-        return json_reply(error.status, {"detail": error.message})
+        reply = json_reply(error.status, {"detail": error.message})
+        if error.status == 405 and isinstance(error.detail, dict):
+            reply.headers["Allow"] = ", ".join(error.detail.get("allow", ()))
+        return reply
 
     def render_issues(self, issues: list[Issue], op: Operation) -> Reply:
         return json_reply(422, {"detail": [pydantic_error(issue) for issue in issues]})

@@ -1,4 +1,4 @@
-"""Nimble Jobs API v1: jobs, the seed PATCH, runs and their lifecycle.
+"""Nimble Jobs API v1 and v2: jobs, the seed PATCH, runs and their lifecycle.
 
 Sources: shared/vendors.md section 5 ([seed] 004 update-job, [M1] docs.nimbleway.com, [M2] the
 vendor's OpenAPI copy, [M3] nimble-python); what no source says is marked inferred in
@@ -17,15 +17,25 @@ specs/nimble.yaml.
   first (inferred). Deleting a job deletes its runs (inferred).
 - Errors are FastAPI's: `{"detail": "..."}` (401 with `WWW-Authenticate: Bearer`, 404, 405
   with `Allow`, 409, 413) and 422 `{"detail": [{type, loc, msg, input, ctx}]}` [M2].
+
+v2 (`/v2/jobs...`, the paths of nimble-python 1.6.0 [M3]) is a second view of the same jobs and
+runs, not a second store: the SDK's v2 types are v1's with `agent_name` renamed
+`extract_template_name` (stored as `agent_name`), the same `job_N` / `run_N` ids, run statuses and
+run shapes, so a job created through one version is read, triggered or deleted through the other.
+The differences are in the view: lists page with `limit` / `offset` and answer `{items, limit,
+offset, total}`; v2 requires `inputs.type` and `destination.type`, which v1 lets a client leave
+out, so the v2 view fills them in for such jobs (inferred); a v2 trigger may carry `{inputs}` for
+that run only, whose first inline records become the run's `inputs_sample` (inferred).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from mockserver.apis._fastapi import FastApiDialect
 from mockserver.apis.base import Reply, VendorApi, action, handles, json_reply, no_content
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, Issue
 from mockserver.spec import Operation
 from mockserver.validation import HttpRequest, ValidRequest
 
@@ -34,6 +44,8 @@ __all__ = ["Api"]
 JOBS = "nimble:jobs"
 RUNS = "nimble:runs"
 LAST_RUN = "nimble:last-run"
+RUN_INPUTS = "nimble:run-inputs"
+SAMPLE_SIZE = 10
 UPDATABLE = ("display_name", "description", "schedule", "inputs", "destination")
 STATUSES = ("PENDING", "RUNNING", "SUCCESS", "FAILED", "CANCELLED", "TIMEOUT", "WARNING")
 FINISHED = frozenset({"SUCCESS", "FAILED", "CANCELLED", "TIMEOUT", "WARNING"})
@@ -55,6 +67,9 @@ class Api(FastApiDialect, VendorApi):
 
     def method_not_allowed(self, request: HttpRequest, allowed: tuple[str, ...]) -> ApiError:
         return ApiError(405, "Method Not Allowed", detail={"allow": list(allowed)})
+
+    def render_issues(self, issues: list[Issue], op: Operation) -> Reply:
+        return super().render_issues([_explained(issue) for issue in issues], op)
 
     def render_error(self, error: ApiError, op: Operation | None) -> Reply:
         reply = super().render_error(error, op)
@@ -79,14 +94,7 @@ class Api(FastApiDialect, VendorApi):
 
     @handles("create_job_v1_jobs_post")
     def create_job(self, req: ValidRequest) -> Reply:
-        now = self.clock.iso("milliseconds")
-        job_id = f"job_{self.store.next_id('nimble:job')}"
-        job = {"id": job_id, "last_run_at": None, "last_run_status": None,
-               "created_at": now, "updated_at": now}
-        for field in ("name", "agent_name", *UPDATABLE):
-            job[field] = req.body.get(field)
-        self.store.put(JOBS, job_id, job)
-        return json_reply(201, job)
+        return json_reply(201, self._create(req.body))
 
     @handles("get_job_v1_jobs__job_id__get")
     def get_job(self, req: ValidRequest) -> Reply:
@@ -94,23 +102,11 @@ class Api(FastApiDialect, VendorApi):
 
     @handles("update_job_v1_jobs__job_id__patch")
     def update_job(self, req: ValidRequest) -> Reply:
-        changes = {k: v for k, v in req.body.items() if k in UPDATABLE}
-        now = self.clock.iso("milliseconds")
-        updated = self.store.update(JOBS, req.path["job_id"],
-                                    lambda job: {**job, **changes, "updated_at": now})
-        if updated is None:
-            raise _job_not_found(req.path["job_id"])
-        return json_reply(200, updated)
+        return json_reply(200, self._update(req.path["job_id"], req.body))
 
     @handles("delete_job_v1_jobs__job_id__delete")
     def delete_job(self, req: ValidRequest) -> Reply:
-        job_id = req.path["job_id"]
-        if not self.store.delete(JOBS, job_id):
-            raise _job_not_found(job_id)
-        self.store.delete(LAST_RUN, job_id)
-        for run in self.store.values(RUNS):
-            if run["job_id"] == job_id:
-                self.store.delete(RUNS, run["id"])
+        self._delete(req.path["job_id"])
         return no_content()
 
     # -- runs ---------------------------------------------------------------------------------
@@ -121,9 +117,7 @@ class Api(FastApiDialect, VendorApi):
 
     @handles("list_job_runs_v1_jobs__job_id__runs_get")
     def list_runs(self, req: ValidRequest) -> Reply:
-        job = self._job(req.path["job_id"])
-        runs = [r for r in self.store.values(RUNS) if r["job_id"] == job["id"]]
-        runs.reverse()
+        runs = self._runs_of(req.path["job_id"])
         status = req.query.get("status")
         if status:
             runs = [r for r in runs if r["status"] == status]
@@ -131,17 +125,52 @@ class Api(FastApiDialect, VendorApi):
 
     @handles("get_run_v1_jobs_runs__run_id__get")
     def get_run(self, req: ValidRequest) -> Reply:
-        run = self._run(req.path["run_id"])
-        job = self.store.get(JOBS, run["job_id"]) or {"id": run["job_id"], "name": ""}
-        return json_reply(200, _run_detail(run, job))
+        return json_reply(200, self._run_detail(req.path["run_id"], "agent_name"))
 
     @handles("cancel_run_v1_jobs_runs__run_id__cancel_post")
     def cancel_run(self, req: ValidRequest) -> Reply:
-        current = self._run(req.path["run_id"])
-        if current["status"] in FINISHED:
-            raise ApiError(409, f"Run {current['id']} is already finished ({current['status']})")
-        run = self._move(current["id"], "CANCELLED")
-        return json_reply(200, {"id": run["id"], "status": run["status"]})
+        return json_reply(200, self._cancel(req.path["run_id"]))
+
+    # -- v2: the same jobs and runs, as nimble-python 1.6.0 sees them ---------------------------
+
+    @handles("list_jobs_public_v2_v2_jobs_get")
+    def list_jobs_v2(self, req: ValidRequest) -> Reply:
+        return json_reply(200, _slice([_v2_job(j) for j in self.store.values(JOBS)], req))
+
+    @handles("create_job_public_v2_v2_jobs_post")
+    def create_job_v2(self, req: ValidRequest) -> Reply:
+        fields = {**req.body, "agent_name": req.body["extract_template_name"]}
+        return json_reply(201, _v2_job(self._create(fields)))
+
+    @handles("get_job_public_v2_v2_jobs__job_id__get")
+    def get_job_v2(self, req: ValidRequest) -> Reply:
+        return json_reply(200, _v2_job(self._job(req.path["job_id"])))
+
+    @handles("update_job_public_v2_v2_jobs__job_id__patch")
+    def update_job_v2(self, req: ValidRequest) -> Reply:
+        return json_reply(200, _v2_job(self._update(req.path["job_id"], req.body)))
+
+    @handles("delete_job_public_v2_v2_jobs__job_id__delete")
+    def delete_job_v2(self, req: ValidRequest) -> Reply:
+        self._delete(req.path["job_id"])
+        return no_content()
+
+    @handles("trigger_job_run_public_v2_v2_jobs__job_id__runs_post")
+    def trigger_run_v2(self, req: ValidRequest) -> Reply:
+        inputs = req.body.get("inputs") if isinstance(req.body, dict) else None
+        return json_reply(201, self._start_run(req.path["job_id"], "manual", inputs))
+
+    @handles("list_job_runs_public_v2_v2_jobs__job_id__runs_get")
+    def list_runs_v2(self, req: ValidRequest) -> Reply:
+        return json_reply(200, _slice(self._runs_of(req.path["job_id"]), req))
+
+    @handles("get_run_public_v2_v2_jobs_runs__run_id__get")
+    def get_run_v2(self, req: ValidRequest) -> Reply:
+        return json_reply(200, self._run_detail(req.path["run_id"], "extract_template_name"))
+
+    @handles("cancel_run_public_v2_v2_jobs_runs__run_id__cancel_post")
+    def cancel_run_v2(self, req: ValidRequest) -> Reply:
+        return json_reply(200, self._cancel(req.path["run_id"]))
 
     # -- control-API actions --------------------------------------------------------------------
 
@@ -172,6 +201,59 @@ class Api(FastApiDialect, VendorApi):
 
     # -- helpers --------------------------------------------------------------------------------
 
+    def _create(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A new job from a validated create body (v1 field names)."""
+        now = self.clock.iso("milliseconds")
+        job_id = f"job_{self.store.next_id('nimble:job')}"
+        job = {"id": job_id, "last_run_at": None, "last_run_status": None,
+               "created_at": now, "updated_at": now}
+        for field in ("name", "agent_name", *UPDATABLE):
+            job[field] = fields.get(field)
+        self.store.put(JOBS, job_id, job)
+        return job
+
+    def _update(self, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The PATCH of both versions: exactly the updatable fields sent, and updated_at."""
+        changes = {k: v for k, v in body.items() if k in UPDATABLE}
+        now = self.clock.iso("milliseconds")
+        updated = self.store.update(JOBS, job_id,
+                                    lambda job: {**job, **changes, "updated_at": now})
+        if updated is None:
+            raise _job_not_found(job_id)
+        return dict(updated)
+
+    def _delete(self, job_id: str) -> None:
+        """Delete a job with its runs (and their trigger inputs)."""
+        if not self.store.delete(JOBS, job_id):
+            raise _job_not_found(job_id)
+        self.store.delete(LAST_RUN, job_id)
+        for run in self.store.values(RUNS):
+            if run["job_id"] == job_id:
+                self.store.delete(RUNS, run["id"])
+                self.store.delete(RUN_INPUTS, run["id"])
+
+    def _runs_of(self, job_id: str) -> list[dict[str, Any]]:
+        """The runs of a job, newest first (404 for an unknown job)."""
+        job = self._job(job_id)
+        runs = [r for r in self.store.values(RUNS) if r["job_id"] == job["id"]]
+        runs.reverse()
+        return runs
+
+    def _run_detail(self, run_id: str, template_key: str) -> dict[str, Any]:
+        """A run's detail; `template_key` names the job's agent in this version's view."""
+        run = self._run(run_id)
+        job = self.store.get(JOBS, run["job_id"]) or {"id": run["job_id"], "name": ""}
+        detail = _run_detail(run, job, template_key)
+        detail["inputs_sample"] = _sample(self.store.get(RUN_INPUTS, run_id))
+        return detail
+
+    def _cancel(self, run_id: str) -> dict[str, Any]:
+        current = self._run(run_id)
+        if current["status"] in FINISHED:
+            raise ApiError(409, f"Run {current['id']} is already finished ({current['status']})")
+        run = self._move(current["id"], "CANCELLED")
+        return {"id": run["id"], "status": run["status"]}
+
     def _job(self, job_id: str) -> dict[str, Any]:
         job = self.store.get(JOBS, job_id)
         if job is None:
@@ -184,13 +266,16 @@ class Api(FastApiDialect, VendorApi):
             raise ApiError(404, f"Run {run_id} not found")
         return dict(run)
 
-    def _start_run(self, job_id: str, triggered_by: str) -> dict[str, Any]:
+    def _start_run(self, job_id: str, triggered_by: str,
+                   inputs: dict[str, Any] | None = None) -> dict[str, Any]:
         job = self._job(job_id)
         now = self.clock.iso("milliseconds")
         run = {"id": f"run_{self.store.next_id('nimble:run')}", "job_id": job["id"],
                "status": "PENDING", "triggered_by": triggered_by, "input_count": None,
                "result_count": None, "started_at": None, "finished_at": None, "created_at": now}
         self.store.put(RUNS, run["id"], run)
+        if inputs is not None:
+            self.store.put(RUN_INPUTS, run["id"], inputs)
         self._note_run(run, now)
         return run
 
@@ -221,6 +306,15 @@ class Api(FastApiDialect, VendorApi):
         if started is not None:
             noted["last_run_at"] = started
         self.store.update(JOBS, run["job_id"], lambda job: {**job, **noted})
+
+
+def _explained(issue: Issue) -> Issue:
+    """A broken `not` rule (v2 inputs: data and node_data both set) reads as pydantic's model
+    validator would put it: its message is the rule's description."""
+    rule = issue.constraint
+    if issue.kind == "not" and isinstance(rule, dict) and rule.get("description"):
+        return replace(issue, message=str(rule["description"]))
+    return issue
 
 
 def _job_not_found(job_id: str) -> ApiError:
@@ -255,10 +349,71 @@ def _page(items: list[dict[str, Any]], req: ValidRequest) -> dict[str, Any]:
             "per_page": per_page}
 
 
-def _run_detail(run: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+def _slice(items: list[dict[str, Any]], req: ValidRequest) -> dict[str, Any]:
+    """v2 paging: `limit` items after `offset`, with the total."""
+    limit, offset = req.query.get("limit", 20), req.query.get("offset", 0)
+    return {"items": items[offset:offset + limit], "limit": limit, "offset": offset,
+            "total": len(items)}
+
+
+def _v2_job(job: dict[str, Any]) -> dict[str, Any]:
+    """A stored job as v2 shows it: extract_template_name, and typed inputs / destination."""
+    view = {k: v for k, v in job.items() if k != "agent_name"}
+    view["extract_template_name"] = job.get("agent_name")
+    view["inputs"] = _typed_inputs(job.get("inputs"))
+    view["destination"] = _typed_destination(job.get("destination"))
+    return view
+
+
+def _typed_inputs(inputs: dict[str, Any] | None) -> dict[str, Any] | None:
+    """v1 inputs may lack `type` (v2 requires it): inline when they hold records, else by the
+    file_path prefix ('s3' or 'file_', the pattern), else inline (inferred). v1 knows no
+    `node_data`: one written through v1 that v2 would refuse is left out of the v2 view."""
+    if inputs is None:
+        return None
+    nodes = inputs.get("node_data")
+    if nodes is not None and (inputs.get("data") is not None or not _by_node(nodes)):
+        inputs = {k: v for k, v in inputs.items() if k != "node_data"}
+    if "type" in inputs:
+        return inputs
+    path = inputs.get("file_path") or ""
+    kind = "inline"
+    if not (inputs.get("data") or inputs.get("node_data")) and path:
+        kind = "s3" if path.startswith("s3") else "file"
+    return {"type": kind, **inputs}
+
+
+def _by_node(value: Any) -> bool:
+    """Whether a value has v2's node_data shape: {node id: [record objects]}."""
+    return isinstance(value, dict) and all(
+        isinstance(rows, list) and all(isinstance(row, dict) for row in rows)
+        for rows in value.values())
+
+
+def _typed_destination(destination: dict[str, Any] | None) -> dict[str, Any] | None:
+    """v1 destinations may lack `type`: s3 when the path starts with s3, else file (inferred)."""
+    if destination is None or "type" in destination:
+        return destination
+    kind = "s3" if str(destination.get("path", "")).startswith("s3") else "file"
+    return {"type": kind, **destination}
+
+
+def _sample(inputs: dict[str, Any] | None) -> list[Any]:
+    """The first inline records (data, then node_data) of a run's trigger inputs."""
+    if not inputs:
+        return []
+    records = list(inputs.get("data") or [])
+    for rows in (inputs.get("node_data") or {}).values():
+        records.extend(rows)
+    return records[:SAMPLE_SIZE]
+
+
+def _run_detail(run: dict[str, Any], job: dict[str, Any], template_key: str) -> dict[str, Any]:
+    context = {k: job.get(k) for k in ("id", "name", "display_name", "schedule")}
+    context[template_key] = job.get("agent_name")
     return {
         "id": run["id"], "status": run["status"], "triggered_by": run["triggered_by"],
-        "job": {k: job.get(k) for k in ("id", "name", "display_name", "agent_name", "schedule")},
+        "job": context,
         "summary": _summary(run),
         "inputs_sample": [], "error": None, "started_at": run["started_at"],
         "finished_at": run["finished_at"], "created_at": run["created_at"],

@@ -52,7 +52,7 @@ def test_contracts_hold_against_a_served_mock(serve: Callable[..., str],
     assert f"nimble: testing {root}/nimble\n" in output
     assert "ok   nimble stateful" in output
     assert "PATCH  /v1/jobs/{job_id}" in output
-    assert "nimble: 19 passed, 0 failed" in output
+    assert "nimble: 37 passed, 0 failed" in output
     assert 'failures="0"' in junit.read_text(encoding="utf-8")
 
 

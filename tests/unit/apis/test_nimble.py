@@ -588,7 +588,7 @@ def test_auth_failure_changes_nothing(client: FlaskClient) -> None:
     assert [j["id"] for j in get_json(client, BASE)["items"]] == ["job_1"]
 
 
-@pytest.mark.parametrize("path", ["/nimble/v1/nothing", "/nimble/v2/jobs", "/nimble/",
+@pytest.mark.parametrize("path", ["/nimble/v1/nothing", "/nimble/v3/jobs", "/nimble/",
                                   f"{BASE}/job_1/runs/run_1"])
 def test_an_unknown_route_is_404_not_found(client: FlaskClient, path: str) -> None:
     response = client.get(path, headers=AUTH)
