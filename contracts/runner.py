@@ -11,7 +11,8 @@ import fnmatch
 import importlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from hypothesis import seed as hypothesis_seed
@@ -35,6 +36,7 @@ class Options:
     readonly: bool = False
     operations: str = "*"
     stateful: bool = True
+    shrink_seconds: int = 30
 
 
 @dataclass
@@ -75,6 +77,28 @@ Progress = Callable[[Outcome], None]
 
 def run_suites(target: Target, options: Options, progress: Progress | None = None) -> Report:
     """Run the selected suites of `target.api`; never raises for a contract failure."""
+    with _shrinking_bounded(options.shrink_seconds):
+        return _run(target, options, progress)
+
+
+@contextmanager
+def _shrinking_bounded(seconds: int) -> Iterator[None]:
+    """Bound the time Hypothesis spends shrinking one failure (its own limit is 5 minutes,
+    long for a stateful run whose every step is several HTTP requests). The reproduction is
+    the best found in that time."""
+    from hypothesis.internal.conjecture import engine
+
+    previous = getattr(engine, "MAX_SHRINKING_SECONDS", None)
+    if previous is not None:
+        engine.MAX_SHRINKING_SECONDS = seconds
+    try:
+        yield
+    finally:
+        if previous is not None:
+            engine.MAX_SHRINKING_SECONDS = previous
+
+
+def _run(target: Target, options: Options, progress: Progress | None) -> Report:
     report = Report(target.api)
     tracked = _CoverageTarget.wrap(target, report)
     for op in _selected(tracked, options):

@@ -192,10 +192,12 @@ def _serve_settings(apis: tuple[str, ...], mounts: tuple[str, ...], strict: bool
 @click.option("--operations", default="*", show_default=True, metavar="PATTERN",
               help="Only operations whose operationId matches this glob.")
 @click.option("--no-stateful", is_flag=True, help="Skip the model-based (stateful) suite.")
+@click.option("--shrink-seconds", default=30, show_default=True, type=click.IntRange(0),
+              help="Time spent shrinking a failure to its shortest reproduction.")
 def test_command(apis: tuple[str, ...], base_url: str | None, control_url: str | None,
                  token: str, api_key: str, basic: str, max_examples: int, seed: int | None,
                  junit_xml: Path | None, readonly: bool, operations: str,
-                 no_stateful: bool) -> None:
+                 no_stateful: bool, shrink_seconds: int) -> None:
     """Run the contract suites against the mock or a real implementation.
 
     Exit status: 0 when every contract holds, 1 when one fails, 2 for usage errors.
@@ -210,7 +212,7 @@ def test_command(apis: tuple[str, ...], base_url: str | None, control_url: str |
     if not sep:
         raise click.BadParameter("use USER:PASS", param_hint="--basic")
     credentials = Credentials(token, api_key, user, password)
-    options = Options(max_examples, seed, readonly, operations, not no_stateful)
+    options = Options(max_examples, seed, readonly, operations, not no_stateful, shrink_seconds)
     reports = []
     for api in apis or API_NAMES:
         target = _test_target(api, base_url, control_url, credentials, readonly)
