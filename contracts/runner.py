@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from hypothesis import seed as hypothesis_seed
+from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from contracts.failures import ContractFailure
@@ -136,7 +137,10 @@ def _machine_class(api: str) -> type[ApiStateMachine]:
 
 
 def _run_machine(machine: type[ApiStateMachine], target: Target, options: Options) -> None:
-    budget = suite_settings(max_examples=options.max_examples)
+    """Run the state machine; with a seed the run is derandomized (repeatable), and the
+    runner never keeps Hypothesis' example database in the user's working directory."""
+    budget = settings(suite_settings(max_examples=options.max_examples), database=None,
+                      derandomize=options.seed is not None)
     with use_target(target):
         run_state_machine_as_test(machine, settings=budget)
 
