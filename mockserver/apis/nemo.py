@@ -16,8 +16,8 @@ Behaviour (vendors.md §2, nemo-platform 0.6.0 server source [N1]-[N8]):
   refuses (e.g. from `pausing`) is a 409.
 - Delete [N1, nemo-platform#1799]: 409 unless the job is terminal; then 204 and 404 after.
 - The seed PATCH shallow-merges the body into `status_details`, whatever the status (also on
-  terminal jobs), and answers 200 with JSON `null` (the handler returns None [N1]). It leaves the job's
-  `updated_at` alone: the real dispatcher only updates the attempt [N8].
+  terminal jobs), and answers 200 with JSON `null` (the handler returns None [N1]). It leaves
+  the job's `updated_at` alone: the real dispatcher only updates the attempt [N8].
 - List: `page`/`page_size`, `sort` (created_at, updated_at, source, `-` for descending),
   `filter[...]` (status, name, project, source, workspace, created_at/updated_at
   `{$gte,$lte}`); list items leave out null fields (response_model_exclude_none) [N1][N4].
