@@ -31,4 +31,4 @@ def test_seed_flow_over_http(live_server: Callable[..., ServerThread]) -> None:
     assert status["status_details"] == {**seed, "progress": 80}
     job = requests.get(f"{jobs}/eval-llama", timeout=5).json()
     assert job["status_details"] == {**seed, "progress": 80}
-    assert job["updated_at"] > job["created_at"]
+    assert job["updated_at"] == job["created_at"]  # the real service updates only the attempt
