@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import PathConverter
 
 from mockserver.apis.base import Reply
 from mockserver.config import Config
@@ -37,11 +38,19 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = cfg.max_body_bytes + 1
     app.extensions["jobmock"] = runtime
     app.register_blueprint(control_blueprint(runtime), url_prefix=CONTROL_PREFIX)
+    app.url_map.converters["anypath"] = _AnyPath
     app.add_url_rule("/", "mocked_root", _mocked_view(runtime), methods=_METHODS)
-    app.add_url_rule("/<path:_rest>", "mocked", _mocked_view(runtime), methods=_METHODS)
+    app.add_url_rule("/<anypath:_rest>", "mocked", _mocked_view(runtime), methods=_METHODS)
     app.register_error_handler(HTTPException, _http_error_handler(runtime))
     app.register_error_handler(Exception, _crash_handler(runtime))
     return app
+
+
+class _AnyPath(PathConverter):
+    """Like `path`, but a decoded line feed (`%0A`) in a segment still routes to the mock
+    (Werkzeug's `path` uses `.`, which stops at a newline, and the request would miss)."""
+
+    regex = r"[^/](?s:.)*?"
 
 
 def runtime_of(app: Flask) -> Runtime:

@@ -70,6 +70,7 @@ class Parameter:
     item_primitive: str
     style: str
     explode: bool
+    pointer: str = ""
 
 
 @dataclass(frozen=True)
@@ -432,6 +433,7 @@ def _compile_parameter(c: _Compiler, pointer: str, param: dict[str, Any]) -> Par
         item_primitive=_primitive(items),
         style=style,
         explode=bool(param.get("explode", style == "form")),
+        pointer=pointer,
     )
 
 

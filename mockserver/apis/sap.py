@@ -663,6 +663,7 @@ _KIND_TEXT: dict[str, Callable[[str, Issue], str]] = {
     "minItems": lambda s, i: f"{s} must contain at least {i.constraint} item(s)",
     "format": lambda s, i: f"{s} must be a valid {i.constraint}",
     "not": lambda s, i: "specify at most one of cron, time, repeatInterval, repeatAt",
+    "anyOf": lambda s, i: "specify exactly one of cron, time, repeatInterval, repeatAt",
     "oneOf": lambda s, i: f"{s} must be a date string or a {{date, format}} object",
     "json_invalid": lambda s, i: f"request body is not valid JSON ({i.message})",
     "content_type": lambda s, i: f"Content-Type must be {i.constraint} (got {i.value})",

@@ -86,3 +86,10 @@ def test_unknown_methods_get_the_vendor_shape(make_client: Callable[..., FlaskCl
     assert response.status_code == 405
     assert response.json == {"detail": "Method Not Allowed"}
 
+
+
+def test_a_line_feed_in_a_path_segment_reaches_the_vendor(
+        make_client: Callable[..., FlaskClient]) -> None:
+    response = make_client("nimble").get("/nimble/v1/jobs/job%0A1", headers=AUTH)
+    assert response.status_code == 404
+    assert response.json == {"detail": "Job job\n1 not found"}
