@@ -124,6 +124,11 @@ class StateMachine(ApiStateMachine):
     def create_job(self, ws: int, body: dict[str, Any]) -> Key:
         key = (self.workspaces[ws], self.unique("job"))
         self._create(key, body, "nemo.created-reads-back")
+        foreign = self.workspaces[(ws + 1) % WORKSPACES]
+        if (foreign, key[1]) not in self.model:  # every new job is probed from another tenant
+            result = self.client.call(GET, {"workspace": foreign, "name": key[1]})
+            self.expect(result, 404, "nemo.no-cross-workspace-access",
+                        f"job {key[1]!r} of workspace {key[0]!r} read through {foreign!r}")
         return key
 
     @rule(target=jobs, job=jobs, other=st.integers(1, WORKSPACES - 1), body=_create_bodies())

@@ -138,6 +138,8 @@ class StateMachine(ApiStateMachine):
         self.check_equal(result, "nimble.cancel-obeys-run-states", result.body["status"],
                          "CANCELLED", "status")
         self._run_moved(run, "CANCELLED")
+        again = self.client.call(CANCEL, {"run_id": run})
+        self.expect(again, 409, "nimble.cancel-obeys-run-states", "cancelling a CANCELLED run")
 
     @needs_control
     @rule(run=runs, choice=st.integers(min_value=0, max_value=4))

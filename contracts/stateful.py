@@ -47,6 +47,7 @@ class ApiStateMachine(RuleBasedStateMachine):
         self.client: ApiClient = self.target.client()
         self.control: ControlClient | None = self.target.control
         self.isolated = self.control is not None
+        self._names = 0
         if self.control is not None:
             self.control.reset(self.api)
         else:
@@ -54,8 +55,12 @@ class ApiStateMachine(RuleBasedStateMachine):
                              "API were skipped (the target is not a jobmock server)")
 
     def unique(self, prefix: str) -> str:
-        """A name no earlier run used (real implementations keep their state)."""
-        return f"{prefix}-{uuid.uuid4().hex[:10]}"
+        """A name no earlier step used. On a reset mock a counter (runs stay repeatable for a
+        seed); against a real implementation, which keeps its state, a random suffix."""
+        if not self.isolated:
+            return f"{prefix}-{uuid.uuid4().hex[:10]}"
+        self._names += 1
+        return f"{prefix}-{self._names}"
 
     def expect(self, result: Result, statuses: set[int] | int, rule: str, why: str = "") -> None:
         self.client.expect(result, statuses, rule, why)
