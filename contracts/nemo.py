@@ -124,6 +124,7 @@ class StateMachine(ApiStateMachine):
     def create_job(self, ws: int, body: dict[str, Any]) -> Key:
         key = (self.workspaces[ws], self.unique("job"))
         self._create(key, body, "nemo.created-reads-back")
+        self._merge_probe(key)
         foreign = self.workspaces[(ws + 1) % WORKSPACES]
         if (foreign, key[1]) not in self.model:  # every new job is probed from another tenant
             result = self.client.call(GET, {"workspace": foreign, "name": key[1]})
@@ -203,6 +204,15 @@ class StateMachine(ApiStateMachine):
         self.model[job]["status_details"] = {**self.model[job]["status_details"], **patch}
         self._same_status(job, rule_name)
         self._same_job(self.client.call(GET, {"workspace": ws, "name": name}), job, rule_name)
+
+    def _merge_probe(self, job: Key) -> None:
+        """Two patches with different keys on a new job: both keys must remain."""
+        ws, name = job
+        for patch in ({"probe_first": 1}, {"probe_second": 2}):
+            result = self.client.call(PATCH, {"workspace": ws, "name": name}, body=patch)
+            self.expect(result, 200, "nemo.status-details-shallow-merge")
+            self.model[job]["status_details"] = {**self.model[job]["status_details"], **patch}
+        self._same_status(job, "nemo.status-details-shallow-merge")
 
     # -- lifecycle ----------------------------------------------------------------------------
 

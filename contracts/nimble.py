@@ -58,6 +58,8 @@ class StateMachine(ApiStateMachine):
         self.model[job_id] = {**expected, "last_run_status": None}
         self._same_job(self.client.call(GET, {"job_id": job_id}), self.model[job_id],
                        "nimble.created-reads-back")
+        for patch in ({"display_name": "probe"}, {"description": "probe"}):
+            self.patch_job(job_id, patch)  # the second must leave the first's field alone
         return job_id
 
     @rule(job=jobs)
@@ -122,6 +124,14 @@ class StateMachine(ApiStateMachine):
                          known["status"], "status")
         self.check_equal(result, "nimble.run-matches-model", result.body["job"]["id"],
                          known["job_id"], "job.id")
+
+    @rule(job=jobs)
+    def cancel_new_run(self, job: str) -> None:
+        """Trigger, cancel (200 CANCELLED), cancel again (409: the run has finished)."""
+        if job not in self.model:
+            return
+        run = self.trigger_run(job)
+        self.cancel_run(run)
 
     @rule(run=runs)
     def cancel_run(self, run: str) -> None:
