@@ -1,5 +1,0 @@
-"""The Intuned contract suite against the in-process mock."""
-
-from contracts.intuned import StateMachine
-
-TestIntunedContract = StateMachine.TestCase
