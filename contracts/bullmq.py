@@ -142,14 +142,17 @@ class StateMachine(ApiStateMachine):
 
     # -- queues and jobs ----------------------------------------------------------------------
 
-    @initialize(target=jobs, batch=st.lists(NEW_JOB, min_size=2, max_size=3))
-    def queues_with_jobs(self, batch: list[dict[str, Any]]) -> Any:
+    @initialize(target=jobs, batch=st.lists(NEW_JOB, min_size=2, max_size=3),
+                worker=WORKER_BODIES)
+    def queues_with_jobs(self, batch: list[dict[str, Any]], worker: dict[str, Any]) -> Any:
         """Three queues of this run; the first gets jobs at once, and (on the mock) a worker
-        takes one of them."""
+        takes one of them. A worker endpoint is registered and removed, so every run goes
+        through a worker's whole life once."""
         self.queue_names = [self.unique("q") for _ in range(QUEUES)]
         added = self._add_jobs(self.queue_names[0], batch)
         if self.control is not None and any(j["state"] in TAKEABLE for j in self.model.values()):
             self._take(self.queue_names[0])
+        self.remove_worker(self.register_worker(worker, again=False))
         return added
 
     @rule(target=jobs, queue=QUEUE, batch=JOB_BATCHES)
@@ -267,6 +270,18 @@ class StateMachine(ApiStateMachine):
             self._fail(GET, "bullmq.take-next-hands-a-waiting-job",
                        "an active job has no processedOn")
         self.held.append((queue, job_id, token))
+        self._probe_token_on_neighbour(queue, job_id, token)
+
+    def _probe_token_on_neighbour(self, queue: str, job_id: str, token: str) -> None:
+        """Every token handed out is tried at once on another job (of the same queue when
+        there is one): a mix-up of lock tokens shows on the first take, not by chance."""
+        others = sorted(self.model, key=lambda key: (key[0] != queue, key))
+        other = next((key for key in others if key != (queue, job_id)), None)
+        if other is None:
+            return
+        path = {"queueName": other[0], "jobId": other[1]}
+        result = self.client.call(ADD_LOG, path, body="probe", token=token)
+        self._refused(result, "bullmq.token-only-for-its-job")
 
     @precondition(lambda self: self.held)
     @rule(pick=st.integers(min_value=0, max_value=99), progress=PROGRESS_VALUES)
@@ -301,6 +316,9 @@ class StateMachine(ApiStateMachine):
         self.expect(result, 200, "bullmq.log-with-job-token")
         self.model[key]["logs"].append(line)
         self._check_logs(key, start, length, "bullmq.log-page-is-append-order-slice")
+        appended = len(self.model[key]["logs"])
+        if appended >= 2:  # and the first page in full: the append order, deterministically
+            self._check_logs(key, 0, min(appended, 100), "bullmq.log-page-is-append-order-slice")
 
     @precondition(lambda self: self.held)
     @rule(pick=st.integers(min_value=0, max_value=99), other=jobs,
