@@ -211,7 +211,7 @@ class RedisStore:
     def dump(self) -> dict[str, Any]:
         state: dict[str, dict[str, Any]] = {"maps": {}, "lists": {}, "counters": {}}
         for raw in self._redis.zrange(self._names, 0, -1):
-            kind, _, name = raw.decode("utf-8").partition(":")
+            kind, _, name = _text(raw).partition(":")
             if kind == "m":
                 state["maps"][name] = self._ordered_items(name)
             elif kind == "l":
@@ -225,7 +225,7 @@ class RedisStore:
         return state
 
     def _ordered_items(self, namespace: str) -> dict[str, Any]:
-        keys = [k.decode("utf-8") for k in self._redis.zrange(self._key("o", namespace), 0, -1)]
+        keys = [_text(k) for k in self._redis.zrange(self._key("o", namespace), 0, -1)]
         texts = self._redis.hmget(self._key("m", namespace), keys) if keys else []
         return {k: decode(t) for k, t in zip(keys, texts, strict=True) if t is not None}
 
@@ -252,6 +252,10 @@ class RedisStore:
         pipe.hset(self._key("m", namespace), mapping={k: encode(v) for k, v in bucket.items()})
         pipe.zadd(self._key("o", namespace), {k: first + i for i, k in enumerate(bucket)})
         pipe.zadd(self._names, {f"m:{namespace}": 0})
+
+
+def _text(raw: Any) -> str:
+    return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
 
 
 def split_prefix(url: str) -> tuple[str, str]:
