@@ -16,6 +16,7 @@ one host) and `redis://HOST:PORT/DB` (`stores.redis_store`, any number of hosts)
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -99,8 +100,9 @@ class MemoryStore:
 
     def page(self, namespace: str, offset: int, limit: int) -> list[Any]:
         with self._lock:
-            items = list(self._maps.get(namespace, {}).values())[offset : offset + limit]
-            return copy.deepcopy(items)
+            bucket = self._maps.get(namespace, {}).values()
+            return copy.deepcopy(list(itertools.islice(bucket, max(offset, 0),
+                                                       max(offset, 0) + max(limit, 0))))
 
     def update(self, namespace: str, key: str, change: Callable[[Any], Any]) -> Any | None:
         """Atomically replace the value with `change(value)`; None when the key is absent."""

@@ -236,8 +236,10 @@ class RedisStore:
             for namespace, bucket in state.get("maps", {}).items():
                 self._load_map(pipe, namespace, {str(k): v for k, v in bucket.items()})
             for name, items in state.get("lists", {}).items():
+                for start in range(0, len(items), _CHUNK):
+                    pipe.rpush(self._key("l", name),
+                               *(encode(v) for v in items[start:start + _CHUNK]))
                 if items:
-                    pipe.rpush(self._key("l", name), *(encode(v) for v in items))
                     pipe.zadd(self._names, {f"l:{name}": 0})
             for name, value in state.get("counters", {}).items():
                 pipe.set(self._key("c", name), int(value))
@@ -249,8 +251,11 @@ class RedisStore:
             return
         last = int(self._redis.incrby(f"{self.prefix}seq", len(bucket)))
         first = last - len(bucket) + 1
-        pipe.hset(self._key("m", namespace), mapping={k: encode(v) for k, v in bucket.items()})
-        pipe.zadd(self._key("o", namespace), {k: first + i for i, k in enumerate(bucket)})
+        keys = list(bucket)
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start:start + _CHUNK]
+            pipe.hset(self._key("m", namespace), mapping={k: encode(bucket[k]) for k in chunk})
+            pipe.zadd(self._key("o", namespace), {k: first + start + i for i, k in enumerate(chunk)})
         pipe.zadd(self._names, {f"m:{namespace}": 0})
 
 
