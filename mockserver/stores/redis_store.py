@@ -254,8 +254,9 @@ class RedisStore:
         keys = list(bucket)
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start:start + _CHUNK]
+            order = {k: first + start + i for i, k in enumerate(chunk)}
             pipe.hset(self._key("m", namespace), mapping={k: encode(bucket[k]) for k in chunk})
-            pipe.zadd(self._key("o", namespace), {k: first + start + i for i, k in enumerate(chunk)})
+            pipe.zadd(self._key("o", namespace), order)
         pipe.zadd(self._names, {f"m:{namespace}": 0})
 
 
