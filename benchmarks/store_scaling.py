@@ -12,7 +12,8 @@ one job and that many jobs of one namespace, then timed (median of repeated read
 - HTTP: `GET /bullmq/queues/q/jobs/1/logs?start=0&length=10` against the mock on a real
   socket (Werkzeug, one process), the store behind it;
 - space: bytes per stored log line (memory: traced Python allocations; sqlite: file size
-  after a WAL checkpoint; redis: `MEMORY USAGE` of the list key).
+  after a WAL checkpoint; redis: `MEMORY USAGE` of the list key);
+- `reset("bullmq:")`: seconds to forget the filled list.
 """
 
 from __future__ import annotations
@@ -124,6 +125,14 @@ def bytes_per_line(kind: str, url: str, store: Store, size: int) -> float:
     return round(used / size, 1)
 
 
+def timed_reset(store: Store) -> float:
+    """Seconds to forget one API's state (`reset("bullmq:")`): the filled log list."""
+    started = time.perf_counter()
+    store.reset("bullmq:")
+    assert store.length(LOGS) == 0
+    return round(time.perf_counter() - started, 3)
+
+
 def backend_urls(redis_url: str | None, directory: Path) -> dict[str, str | None]:
     prefix = f"jobmock-bench-{uuid.uuid4().hex[:8]}:"
     return {"memory": "memory:", "sqlite": f"sqlite:{directory / 'bench.db'}",
@@ -141,6 +150,7 @@ def measure(kind: str, url: str, sizes: list[int]) -> list[dict[str, Any]]:
             row["http_logs_page_ms"] = (http_read(url, store) if kind != "memory"
                                         else _memory_http(size))
             row["bytes_per_log_line"] = bytes_per_line(kind, url, store, size)
+            row["reset_api_seconds"] = timed_reset(store)
             print(json.dumps(row), flush=True)
             rows.append(row)
     finally:

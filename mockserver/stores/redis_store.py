@@ -37,6 +37,7 @@ from mockserver.stores import decode, encode
 __all__ = ["RedisStore", "split_prefix"]
 
 _CHUNK = 1000  # values read per script call (Lua's unpack() has a stack limit)
+_ATOMIC_LOAD = 50_000  # `load` of at most this many values is one transaction
 
 _PUT = """
 if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then
@@ -230,15 +231,21 @@ class RedisStore:
         return {k: decode(t) for k, t in zip(keys, texts, strict=True) if t is not None}
 
     def load(self, state: dict[str, Any]) -> None:
-        """Replace the whole state with a `dump()` result."""
+        """Replace the whole state with a `dump()` result.
+
+        A state of up to `_ATOMIC_LOAD` values is written in one MULTI/EXEC; a larger one in
+        batches, so Redis keeps serving other clients meanwhile (not atomic then)."""
         self.reset()
-        with self._redis.pipeline(transaction=True) as pipe:
+        size = sum(len(v) for part in ("maps", "lists") for v in state.get(part, {}).values())
+        atomic = size <= _ATOMIC_LOAD
+        with self._redis.pipeline(transaction=atomic) as pipe:
             for namespace, bucket in state.get("maps", {}).items():
-                self._load_map(pipe, namespace, {str(k): v for k, v in bucket.items()})
+                self._load_map(pipe, namespace, {str(k): v for k, v in bucket.items()}, atomic)
             for name, items in state.get("lists", {}).items():
                 for start in range(0, len(items), _CHUNK):
                     pipe.rpush(self._key("l", name),
                                *(encode(v) for v in items[start:start + _CHUNK]))
+                    _flush_unless(atomic, pipe)
                 if items:
                     pipe.zadd(self._names, {f"l:{name}": 0})
             for name, value in state.get("counters", {}).items():
@@ -246,7 +253,8 @@ class RedisStore:
                 pipe.zadd(self._names, {f"c:{name}": 0})
             pipe.execute()
 
-    def _load_map(self, pipe: Any, namespace: str, bucket: dict[str, Any]) -> None:
+    def _load_map(self, pipe: Any, namespace: str, bucket: dict[str, Any],
+                  atomic: bool) -> None:
         if not bucket:
             return
         last = int(self._redis.incrby(f"{self.prefix}seq", len(bucket)))
@@ -257,7 +265,13 @@ class RedisStore:
             order = {k: first + start + i for i, k in enumerate(chunk)}
             pipe.hset(self._key("m", namespace), mapping={k: encode(bucket[k]) for k in chunk})
             pipe.zadd(self._key("o", namespace), order)
+            _flush_unless(atomic, pipe)
         pipe.zadd(self._names, {f"m:{namespace}": 0})
+
+
+def _flush_unless(atomic: bool, pipe: Any) -> None:
+    if not atomic and len(pipe) >= 20:
+        pipe.execute()
 
 
 def _text(raw: Any) -> str:
