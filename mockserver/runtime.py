@@ -54,7 +54,10 @@ def vendor_class(name: str) -> type[VendorApi]:
 
 
 class Runtime:
-    """Holds the APIs, their shared store, clock, journal and faults; dispatches requests."""
+    """Holds the APIs, their shared store, clock, journal and faults; dispatches requests.
+
+    The store (`config.store`) may be shared with other processes (`jobmock serve --workers`);
+    the clock, ids, journal, faults and bugs belong to this runtime alone."""
 
     def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config

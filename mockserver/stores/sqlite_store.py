@@ -1,12 +1,14 @@
 """`sqlite:PATH`: the state in one SQLite file, shared by the worker processes of one host.
 
-Layout (four tables):
+Layout (five tables):
 
 - ``entries(ns, key, value)``: namespaces; the rowid is the insertion order (an upsert keeps
   it, a new key gets a rowid above every existing one), and the index ``entries_order`` on
   ``ns`` (which SQLite stores as ``(ns, rowid)``) serves a page in order without a scan.
 - ``items(list, pos, value)``: lists, keyed by ``(list, pos)`` (0-based append order), so a
   slice and the length are B-tree range reads, whatever the list's size.
+- ``sizes(ns, n)``: the number of keys per namespace, kept in the writing transaction, so
+  `count` is one lookup.
 - ``counters(name, value)``: id counters. ``meta(name, value)``: the store's own bookkeeping
   (process numbers), outside `reset`, `dump` and `load`.
 
@@ -43,6 +45,7 @@ CREATE TABLE IF NOT EXISTS items (list TEXT NOT NULL, pos INTEGER NOT NULL, valu
                                   PRIMARY KEY (list, pos)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)
     WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sizes (ns TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 """
 _SYNCHRONOUS = ("off", "normal", "full", "extra")
@@ -126,14 +129,22 @@ class SqliteStore:
         return None if text is None else decode(text)
 
     def put(self, namespace: str, key: str, value: Any) -> None:
+        text = encode(value)
         with self._writing() as db:
-            db.execute("INSERT INTO entries (ns, key, value) VALUES (?, ?, ?) "
-                       "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
-                       (namespace, key, encode(value)))
+            added = db.execute("INSERT INTO entries (ns, key, value) VALUES (?, ?, ?) "
+                               "ON CONFLICT (ns, key) DO NOTHING", (namespace, key, text))
+            if added.rowcount:
+                db.execute("INSERT INTO sizes (ns, n) VALUES (?, 1) "
+                           "ON CONFLICT (ns) DO UPDATE SET n = n + 1", (namespace,))
+            else:
+                db.execute("UPDATE entries SET value = ? WHERE ns = ? AND key = ?",
+                           (text, namespace, key))
 
     def delete(self, namespace: str, key: str) -> bool:
         with self._writing() as db:
             gone = db.execute("DELETE FROM entries WHERE ns = ? AND key = ?", (namespace, key))
+            if gone.rowcount:
+                db.execute("UPDATE sizes SET n = n - 1 WHERE ns = ?", (namespace,))
             return gone.rowcount > 0
 
     def values(self, namespace: str) -> list[Any]:
@@ -141,9 +152,8 @@ class SqliteStore:
                             "ORDER BY rowid", (namespace,))
 
     def count(self, namespace: str) -> int:
-        found = self._one("SELECT count(*) FROM entries INDEXED BY entries_order WHERE ns = ?",
-                          (namespace,))
-        return int(found)
+        found = self._one("SELECT n FROM sizes WHERE ns = ?", (namespace,))
+        return int(found or 0)
 
     def page(self, namespace: str, offset: int, limit: int) -> list[Any]:
         return self._column("SELECT value FROM entries INDEXED BY entries_order WHERE ns = ? "
@@ -233,6 +243,7 @@ class SqliteStore:
                             for pos, v in enumerate(items)))
             db.executemany("INSERT INTO counters (name, value) VALUES (?, ?)",
                            ((str(k), int(v)) for k, v in state.get("counters", {}).items()))
+            db.execute("INSERT INTO sizes (ns, n) SELECT ns, count(*) FROM entries GROUP BY ns")
 
 
 @contextmanager
@@ -269,7 +280,8 @@ def _increment(db: sqlite3.Connection, table: str, name: str) -> int:
 
 def _delete_prefixed(db: sqlite3.Connection, prefix: str) -> None:
     upper = prefix_upper_bound(prefix)
-    for table, column in (("entries", "ns"), ("items", "list"), ("counters", "name")):
+    for table, column in (("entries", "ns"), ("sizes", "ns"), ("items", "list"),
+                          ("counters", "name")):
         if not prefix:
             db.execute(f"DELETE FROM {table}")
         elif upper is None:

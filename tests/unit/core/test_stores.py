@@ -93,6 +93,7 @@ def test_reset_forgets_exactly_the_names_under_a_prefix(store: Store) -> None:
         store.next_id(f"{api}:id")
     store.reset("sap:")
     assert store.get("sap:jobs", "k") is None and store.length("sap:logs") == 0
+    assert (store.count("sap:jobs"), store.count("sapx:jobs")) == (0, 1)
     assert store.next_id("sap:id") == 1
     assert store.get("sapx:jobs", "k") == "sapx" and store.length("sapx:logs") == 1
     assert store.next_id("sapx:id") == 2
@@ -112,6 +113,7 @@ def test_dump_and_load_round_trip(store: Store) -> None:
     store.put("other:x", "k", 1)
     store.load(state)
     assert store.dump() == state
+    assert (store.count("nemo:jobs"), store.count("other:x")) == (2, 0)
     assert list(store.dump()["maps"]["nemo:jobs"]) == ["b", "a"]
     store.put("nemo:jobs", "c", {})
     assert [k for k in store.dump()["maps"]["nemo:jobs"]] == ["b", "a", "c"]
