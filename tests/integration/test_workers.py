@@ -150,3 +150,25 @@ def test_several_workers_on_the_memory_store_are_refused_naming_the_shared_store
     result = CliRunner().invoke(main, ["serve", "--workers", "2", "--port", "0"])
     assert result.exit_code == 1
     assert "--store sqlite:PATH" in result.output and "--store redis://" in result.output
+
+
+@pytest.mark.parametrize("store_kind", ["sqlite", "redis"], indirect=True)
+def test_one_process_on_a_durable_store_finds_its_state_after_a_restart(
+        store_urls: StoreUrls, tmp_path: Path) -> None:
+    args = ["--store", store_urls.new(), "--api", "nimble"]
+    first = ServedMock(args, tmp_path / "serve.log").start()
+    try:
+        created = requests.post(f"{first.url}/nimble/v1/jobs", headers=AUTH, timeout=30,
+                                json={"name": "kept", "agent_name": "a"})
+        assert created.status_code == 201
+    finally:
+        assert first.stop() == 0
+    second = ServedMock(args, tmp_path / "serve.log").start()
+    try:
+        again = requests.get(f"{second.url}/nimble/v1/jobs/job_1", headers=AUTH, timeout=30)
+        assert again.json() == created.json()
+        following = requests.post(f"{second.url}/nimble/v1/jobs", headers=AUTH, timeout=30,
+                                  json={"name": "next", "agent_name": "a"})
+        assert following.json()["id"] == "job_2"
+    finally:
+        assert second.stop() == 0
