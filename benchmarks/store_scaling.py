@@ -11,8 +11,8 @@ one job and that many jobs of one namespace, then timed (median of repeated read
   `page` of 10 jobs at the start and the middle; `count`;
 - HTTP: `GET /bullmq/queues/q/jobs/1/logs?start=0&length=10` against the mock on a real
   socket (Werkzeug, one process), the store behind it;
-- space: bytes per stored log line (memory: traced Python allocations; sqlite: file size
-  after a WAL checkpoint; redis: `MEMORY USAGE` of the list key);
+- space: bytes per stored log line (memory: traced Python allocations; sqlite: the pages
+  of the lists' table after a WAL checkpoint (`dbstat`); redis: `MEMORY USAGE` of the list);
 - `reset("bullmq:")`: seconds to forget the filled list.
 """
 
@@ -103,12 +103,11 @@ def http_read(url: str, store: Store) -> float:
 
 
 def bytes_per_line(kind: str, url: str, store: Store, size: int) -> float:
-    if kind == "sqlite":
-        path = url.removeprefix("sqlite:")
-        with sqlite3.connect(path) as db:
+    if kind == "sqlite":  # the pages of the `items` table (the lists), from `dbstat`
+        with sqlite3.connect(url.removeprefix("sqlite:")) as db:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        total = sum(os.path.getsize(p) for p in (path, f"{path}-wal") if os.path.exists(p))
-        return round(total / size / 2, 1)  # the file holds the jobs as well: half of it
+            pages = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name = 'items'").fetchone()
+        return round(int(pages[0]) / size, 1)
     if kind == "redis":
         import redis
 
