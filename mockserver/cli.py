@@ -130,18 +130,33 @@ def _read_fixture(path: Path | None) -> Any:
               help="Require a bearer token on NeMo (off by default, as the real service).")
 @click.option("--max-body-bytes", type=click.IntRange(1), envvar="JOBMOCK_MAX_BODY_BYTES",
               help="Largest request body accepted (default 102400, SAP's 100 KB).")
+@click.option("--store", "store", envvar="JOBMOCK_STORE", metavar="URL",
+              help="Where the state lives: memory: (default; one process), sqlite:PATH "
+                   "(durable; the workers of one host), redis://HOST:PORT/DB (durable as the "
+                   "Redis server is; any number of hosts).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1),
+              envvar="JOBMOCK_WORKERS", help="Processes (gunicorn) sharing the store; more "
+              "than 1 needs --store sqlite: or redis://. Each process keeps its own journal, "
+              "faults and virtual clock.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1),
+              help="Threads per worker process (with --workers).")
 def serve(host: str, port: int, apis: tuple[str, ...], mounts: tuple[str, ...], strict: bool,
           fixture: Path | None, random_seed: int | None, token: str | None,
           api_key: str | None, basic: str | None, nemo_auth: bool | None,
-          max_body_bytes: int | None) -> None:
+          max_body_bytes: int | None, store: str | None, workers: int, threads: int) -> None:
     """Serve the mocked APIs, each under its own prefix (/sap, /nemo, ...)."""
     settings = _serve_settings(apis, mounts, strict, fixture, random_seed, token, api_key, basic,
                                nemo_auth, max_body_bytes)
+    if store is not None:
+        settings["store"] = store
     try:
         config = Config.load(settings)
-        from mockserver.server import run_server
+        from mockserver.server import run_server, run_workers
 
-        run_server(config, host, port, announce=click.echo)
+        if workers > 1:
+            run_workers(config, host, port, workers, threads, announce=click.echo)
+        else:
+            run_server(config, host, port, announce=click.echo)
     except JobmockError as error:
         raise click.ClickException(str(error)) from error
 

@@ -51,11 +51,16 @@ class Clock:
 
 
 class IdSource:
-    """Random identifiers: reproducible when a seed is given."""
+    """Random identifiers: reproducible when a seed is given.
 
-    def __init__(self, seed: int | None = None) -> None:
-        self._seed = seed
-        self._rng = random.Random(seed)
+    `stream` tells apart processes that share one store: stream 1 (the only one with the
+    memory store) draws from `seed` itself, stream n > 1 from `(seed, n)`, so two processes
+    given the same seed never hand out the same ids. Without a seed the generator is seeded
+    from the OS, different in every process anyway."""
+
+    def __init__(self, seed: int | None = None, stream: int = 1) -> None:
+        self._seed: int | str | None = seed if seed is None or stream == 1 else f"{seed}/{stream}"
+        self._rng = random.Random(self._seed)
         self._lock = threading.Lock()
 
     def uuid(self) -> str:

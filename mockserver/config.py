@@ -45,6 +45,7 @@ class Config:
     virtual_clock: bool = False
     journal_size: int = 1000
     fixture: Any = None
+    store: str = "memory:"
 
     def mount_of(self, api: str) -> str:
         """The URL prefix an API is served under (`/nimble` unless moved)."""
@@ -94,6 +95,7 @@ _ENV_SETTINGS = {
     "JOBMOCK_JWT_SECRET": ("jwt_secret", "str"),
     "JOBMOCK_AUTH_TOKENS": ("auth_tokens", "list"),
     "JOBMOCK_NEMO_AUTH": ("nemo_auth", "bool"),
+    "JOBMOCK_STORE": ("store", "str"),
 }
 
 

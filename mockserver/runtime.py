@@ -22,7 +22,7 @@ from mockserver.errors import ApiError, Issue
 from mockserver.faults import FaultBook
 from mockserver.journal import Journal, JournalEntry, mask_headers, preview
 from mockserver.spec import Operation
-from mockserver.store import MemoryStore, Store
+from mockserver.store import Store, open_store
 from mockserver.validation import (
     MISSING,
     HttpRequest,
@@ -54,13 +54,16 @@ def vendor_class(name: str) -> type[VendorApi]:
 
 
 class Runtime:
-    """Holds the APIs, their shared store, clock, journal and faults; dispatches requests."""
+    """Holds the APIs, their shared store, clock, journal and faults; dispatches requests.
+
+    The store (`config.store`) may be shared with other processes (`jobmock serve --workers`);
+    the clock, ids, journal, faults and bugs belong to this runtime alone."""
 
     def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
-        self.store = store or MemoryStore()
+        self.store = store or open_store(config.store)
         self.clock = Clock(virtual=config.virtual_clock or config.random_seed is not None)
-        self.ids = IdSource(config.random_seed)
+        self.ids = IdSource(config.random_seed, stream=self.store.process_number())
         self.journal = Journal(config.journal_size)
         self.faults = FaultBook()
         self.bugs: list[ServerBug] = []

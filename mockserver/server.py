@@ -1,6 +1,10 @@
 """Run an app on a real socket: `jobmock serve`, the pytest plugin and integration tests.
 
-Werkzeug's threaded server is used (one thread per connection), bound to the given address.
+One process (`run_server`, `ServerThread`): Werkzeug's threaded server (one thread per
+connection). Several processes (`run_workers`, `jobmock serve --workers N`): gunicorn's
+``gthread`` workers, each with its own app on the one shared store (`sqlite:` or `redis://`).
+What each process keeps to itself: the journal, the faults, the virtual clock and the
+handler-crash list; everything in the store (the vendors' state) is shared.
 """
 
 from __future__ import annotations
@@ -8,14 +12,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from mockserver.app import create_app, runtime_of
 from mockserver.config import Config
+from mockserver.errors import ConfigError
 
-__all__ = ["ServerThread", "banner", "run_server"]
+__all__ = ["ServerThread", "banner", "run_server", "run_workers"]
 
 
 def banner(app: Flask, base: str) -> list[str]:
@@ -52,6 +59,44 @@ def run_server(config: Config, host: str, port: int,
         pass
     finally:
         server.server_close()
+
+
+def run_workers(config: Config, host: str, port: int, workers: int, threads: int = 4,
+                announce: Callable[[str], None] = print) -> None:
+    """Serve with `workers` gunicorn processes of `threads` threads each until interrupted.
+
+    The state fixture (`config.fixture`) is loaded here, once, before the workers start; each
+    worker then builds its own app on the shared store."""
+    from gunicorn.app.base import BaseApplication
+
+    first = create_app(config)  # checks the settings, creates the store, loads the fixture
+    store = runtime_of(first).store
+    shared = bool(getattr(store, "shared", False))
+    store.close()
+    if workers > 1 and not shared:
+        raise ConfigError(f"--workers {workers} needs a store the processes share: "
+                          f"--store sqlite:PATH (one host) or --store redis://HOST:PORT/DB "
+                          f"(several hosts), not {config.store!r}")
+    worker_config = replace(config, fixture=None)
+
+    def when_ready(arbiter: Any) -> None:
+        bound_port = arbiter.LISTENERS[0].getsockname()[1]
+        for line in banner(first, f"http://{_display_host(host)}:{bound_port}"):
+            announce(line)
+
+    class Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            settings = {"bind": f"{_display_host(host)}:{port}", "workers": workers,
+                        "worker_class": "gthread", "threads": threads, "loglevel": "warning",
+                        "accesslog": None, "errorlog": "-", "when_ready": when_ready,
+                        "graceful_timeout": 5, "proc_name": "jobmock"}
+            for name, value in settings.items():
+                self.cfg.set(name, value)
+
+        def load(self) -> Flask:
+            return create_app(worker_config)
+
+    Gunicorn().run()
 
 
 def _display_host(host: str) -> str:

@@ -7,11 +7,16 @@ starts with the API's short name and a colon, so one API can be reset on its own
 
 Values are JSON-compatible and copied on the way in and out: a caller never shares a mutable
 object with the store, exactly as with a store that serialises.
+
+Backends, chosen by `open_store(url)` (`jobmock serve --store URL`, `JOBMOCK_STORE`):
+`memory:` (`MemoryStore`, one process), `sqlite:PATH` (`stores.sqlite_store`, the processes of
+one host) and `redis://HOST:PORT/DB` (`stores.redis_store`, any number of hosts).
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -52,9 +57,19 @@ class Store(Protocol):
 
     def load(self, state: dict[str, Any]) -> None: ...
 
+    def process_number(self) -> int:
+        """A number no other process using this store got: 1 for the first, then 2, ..."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files; the store is not used afterwards."""
+        ...
+
 
 class MemoryStore:
     """The embedded default: dictionaries behind one lock, one process."""
+
+    shared = False
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -85,8 +100,9 @@ class MemoryStore:
 
     def page(self, namespace: str, offset: int, limit: int) -> list[Any]:
         with self._lock:
-            items = list(self._maps.get(namespace, {}).values())[offset : offset + limit]
-            return copy.deepcopy(items)
+            bucket = self._maps.get(namespace, {}).values()
+            return copy.deepcopy(list(itertools.islice(bucket, max(offset, 0),
+                                                       max(offset, 0) + max(limit, 0))))
 
     def update(self, namespace: str, key: str, change: Callable[[Any], Any]) -> Any | None:
         """Atomically replace the value with `change(value)`; None when the key is absent."""
@@ -140,11 +156,59 @@ class MemoryStore:
             self._lists = copy.deepcopy(dict(state.get("lists", {})))
             self._counters = {str(k): int(v) for k, v in state.get("counters", {}).items()}
 
+    def process_number(self) -> int:
+        return 1
+
+    def close(self) -> None:
+        pass
+
 
 def open_store(url: str) -> Store:
-    """The store a `--store` URL names. Only `memory:` exists so far."""
+    """The store a `--store` URL names: `memory:`, `sqlite:PATH` or `redis://HOST:PORT/DB`."""
     from mockserver.errors import ConfigError
 
     if url in ("memory:", "memory", ""):
         return MemoryStore()
-    raise ConfigError(f"unknown store {url!r}: use 'memory:'")
+    try:
+        if url.startswith("sqlite:"):
+            return _open_sqlite(url)
+        if url.startswith(("redis://", "rediss://", "unix://")):
+            return _open_redis(url)
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"cannot open store {url!r}: {error}") from error
+    raise ConfigError(f"unknown store {url!r}: use 'memory:', 'sqlite:PATH' or "
+                      "'redis://HOST:PORT/DB'")
+
+
+def _open_sqlite(url: str) -> Store:
+    import sqlite3
+
+    from mockserver.stores.sqlite_store import SqliteStore
+
+    path, _, query = url.removeprefix("sqlite:").partition("?")
+    if path.startswith("//"):  # sqlite:///abs/path, as SQLAlchemy spells it
+        path = path[2:]
+    if not path:
+        raise ValueError("give a file: sqlite:PATH, e.g. sqlite:jobmock.db")
+    options = dict(part.partition("=")[::2] for part in query.split("&") if part)
+    unknown = set(options) - {"synchronous"}
+    if unknown:
+        raise ValueError(f"unknown option(s) {', '.join(sorted(unknown))}; known: synchronous")
+    try:
+        return SqliteStore(path, options.get("synchronous", "normal"))
+    except sqlite3.Error as error:
+        raise ValueError(str(error)) from error
+
+
+def _open_redis(url: str) -> Store:
+    try:
+        from mockserver.stores.redis_store import RedisStore
+    except ImportError as error:
+        raise ValueError(f"the redis client library is missing ({error}): "
+                         "pip install redis") from error
+    import redis
+
+    try:
+        return RedisStore(url)
+    except redis.RedisError as error:
+        raise ValueError(f"cannot reach Redis: {error}") from error

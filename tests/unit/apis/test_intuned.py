@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
@@ -12,6 +12,9 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from mockserver.app import create_app, runtime_of
+
+if TYPE_CHECKING:
+    from conftest import StoreUrls
 
 WS = "123e4567-e89b-12d3-a456-426614174000"
 OTHER_WS = "0f0e0d0c-0b0a-4908-8706-050403020100"
@@ -37,12 +40,14 @@ def jobs_url(ws: str = WS, project: str = "shop") -> str:
 
 
 @pytest.fixture(scope="module")
-def shared_app() -> Flask:
-    """One strict, seeded app for the module: building one costs ~1 s (the control spec is
-    parsed and checked per app), so each test starts from `POST /__jobmock/reset` instead."""
-    app = create_app({"random_seed": 7, "apis": ("intuned",)})
+def shared_app(module_store_urls: StoreUrls) -> Iterator[Flask]:
+    """One strict, seeded app for the module (per store backend): building one costs ~1 s
+    (the control spec is parsed and checked per app), so each test starts from
+    `POST /__jobmock/reset` instead."""
+    app = create_app({"random_seed": 7, "apis": ("intuned",), "store": module_store_urls.new()})
     app.testing = True
-    return app
+    yield app
+    runtime_of(app).store.close()
 
 
 @pytest.fixture

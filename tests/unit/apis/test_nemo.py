@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
@@ -12,6 +12,9 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from mockserver.app import create_app, runtime_of
+
+if TYPE_CHECKING:
+    from conftest import StoreUrls
 
 JOBS = "/nemo/apis/jobs/v2/workspaces/{ws}/jobs"
 ACTIONS = "/__jobmock/apis/nemo/actions"
@@ -39,13 +42,16 @@ def url(ws: str = "default", name: str = "", tail: str = "") -> str:
 
 
 @pytest.fixture(scope="module")
-def apps() -> dict[tuple[tuple[str, Any], ...], Flask]:
+def apps(module_store_urls: StoreUrls) -> Iterator[dict[tuple[tuple[str, Any], ...], Flask]]:
     """Apps shared by this module's tests (building one takes ~0.7 s); reset before each use."""
-    return {}
+    made: dict[tuple[tuple[str, Any], ...], Flask] = {}
+    yield made
+    for app in made.values():
+        runtime_of(app).store.close()
 
 
 @pytest.fixture
-def make_client(apps: dict[tuple[tuple[str, Any], ...], Flask]
+def make_client(apps: dict[tuple[tuple[str, Any], ...], Flask], module_store_urls: StoreUrls
                 ) -> Iterator[Callable[..., FlaskClient]]:
     """Like conftest's `make_client(...)`, on a shared app reset via the control API."""
     used: list[Flask] = []
@@ -53,7 +59,8 @@ def make_client(apps: dict[tuple[tuple[str, Any], ...], Flask]
     def build(**settings: Any) -> FlaskClient:
         key = tuple(sorted(settings.items()))
         if key not in apps:
-            apps[key] = create_app({"random_seed": 7, "apis": ("nemo",), **settings})
+            apps[key] = create_app({"random_seed": 7, "apis": ("nemo",),
+                                    "store": module_store_urls.new(), **settings})
             apps[key].testing = True
         client = apps[key].test_client()
         assert client.post("/__jobmock/reset", json={}).status_code == 200
