@@ -4,7 +4,7 @@ For each of the five APIs, `st run specs/<api>.yaml --url <server>/<api>` agains
 every schemathesis check, positive and negative data, and all four phases. Each API gets two
 runs, all ten at once: one with the examples and coverage phases, one with fuzzing and the
 stateful phase (which follows the specs' `links`), each within a time budget
-(JOBMOCK_ST_MAX_TIME, 20 s by default) that schemathesis shares out between the run's phases.
+(JOBMOCK_ST_MAX_TIME, 30 s by default) that schemathesis shares out between the run's phases.
 tests/sdk/schemathesis/ holds the settings (`schemathesis.toml`), the credentials and the
 single documented behaviours a check gets wrong (`hooks.py`, each with its reason and source),
 and the runner (`run.py`, which also runs against `jobmock serve`, with or without a limit).
@@ -84,7 +84,7 @@ def test_schemathesis_finds_no_failure_in_any_api(
     runner: ModuleType, live_server: Callable[..., ServerThread]
 ) -> None:
     server = live_server(apis=runner.APIS)
-    budget = int(os.environ.get("JOBMOCK_ST_MAX_TIME", "20"))
+    budget = int(os.environ.get("JOBMOCK_ST_MAX_TIME", "30"))
     outcomes = runner.run_all(server.url, max_time=budget)
     print(runner.report(outcomes))
     assert sorted((o.api, o.part) for o in outcomes) == sorted(
