@@ -2,7 +2,7 @@
 
     python tests/sdk/schemathesis/run.py --base-url http://127.0.0.1:8080   # `jobmock serve`
     python tests/sdk/schemathesis/run.py --base-url ... --api nimble --max-examples 50
-    python tests/sdk/schemathesis/run.py --base-url ... --max-time 20      # the CI budget
+    python tests/sdk/schemathesis/run.py --base-url ... --max-time 30      # the CI budget
 
 `st run specs/<api>.yaml --url <base-url>/<api>` for each API, in two processes that run at
 once with the others: one for the phases that walk the schema (examples, coverage), one for
