@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, consumes, initialize, multiple, precondition, rule
 
 from contracts.client import Result
-from contracts.stateful import ApiStateMachine, needs_control, suite_settings
+from contracts.stateful import ApiStateMachine, needs_clock, needs_control, suite_settings
 from contracts.strategies import body_values, values
 from mockserver.spec import load_spec
 
@@ -450,6 +450,45 @@ class StateMachine(ApiStateMachine):
         self.expect(again, 404, "bullmq.removed-worker-is-gone")
         self.check_equal(again, "bullmq.removed-worker-is-gone", again.received.text,
                          "Worker not found", "body")
+
+    @needs_clock
+    @rule(answer=st.sampled_from([{"done": True}, [1, 2], None]), data=st.integers(0, 9))
+    def worker_endpoint_gets_the_job(self, answer: Any, data: int) -> None:
+        """A registered worker endpoint (served by this suite) gets the queue's waiting job as
+        the proxy posts it, `{job, token}` with the endpoint's method and headers; its 2xx
+        answer completes the job with the answer as `returnvalue` (JSON, or the text when the
+        answer is not JSON), and the lock token dies with the job. Needs the control API to
+        move the virtual clock (and a proxy elsewhere could not reach this suite's port)."""
+        assert self.control is not None
+        rule_name = "bullmq.worker-endpoint-gets-the-job"
+        receiver = self.receiver(200, answer)
+        queue = self.unique("wk")
+        endpoint = {"url": f"{receiver.url}/work", "method": "PUT",
+                    "headers": {"x-suite": queue}}
+        self.expect(self.client.call(REGISTER, body={"queue": queue, "endpoint": endpoint}),
+                    200, rule_name)
+        added = self.client.call(ADD, {"queueName": queue},
+                                 body=[{"name": "dispatched", "data": {"n": data}}])
+        self.expect(added, 200, rule_name)
+        job_id = str(added.body[0]["id"])
+        self.control.advance(0)
+        calls = receiver.wait_for(1)
+        self.check_equal(added, rule_name, len(calls), 1, "calls to the worker endpoint")
+        call = calls[0]
+        self.check_equal(added, rule_name, (call.method, call.path, call.headers.get("x-suite")),
+                         ("PUT", "/work", queue), "method, path and header of the call")
+        sent = call.json() or {}
+        self.check_equal(added, rule_name, (sent.get("job", {}).get("id"),
+                                            sent.get("job", {}).get("data")),
+                         (job_id, {"n": data}), "the job posted")
+        read = self.client.call(GET, {"queueName": queue, "jobId": job_id})
+        self.expect(read, 200, rule_name)
+        self.check_equal(read, rule_name, read.body.get("returnvalue"),
+                         "" if answer is None else answer, "returnvalue")
+        late = self.client.call(PROGRESS, {"queueName": queue, "jobId": job_id}, body=1,
+                                token=str(sent.get("token")))
+        self._refused(late, rule_name)
+        self.expect(self.client.call(REMOVE_WORKER, {"queueName": queue}), 200, rule_name)
 
     # -- static-token auth ----------------------------------------------------------------------
 

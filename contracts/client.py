@@ -166,6 +166,11 @@ class ControlClient:
     def advance(self, seconds: float) -> Any:
         return self._post("/clock", json.dumps({"advance": seconds}).encode()).json()
 
+    def virtual_clock(self) -> bool:
+        """Whether the server's clock is virtual (so `advance` can move it)."""
+        _, received = self.transport.send("GET", "/clock")
+        return received.status == 200 and bool(received.json().get("virtual"))
+
     def healthy(self) -> bool:
         try:
             _, received = self.transport.send("GET", "/health")

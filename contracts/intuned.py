@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, consumes, initialize, multiple, rule
 
 from contracts.client import Result
-from contracts.stateful import ApiStateMachine, needs_control, suite_settings
+from contracts.stateful import ApiStateMachine, needs_clock, needs_control, suite_settings
 from contracts.strategies import body_pointer
 from mockserver.spec import load_spec
 
@@ -438,6 +438,45 @@ class StateMachine(ApiStateMachine):
         known.update(status=frozenset({status}), successful=done, failed=lost)
         self._check_run(self.client.call(GET_RUN, self._run_path(run)), run,
                         "intuned.run-lifecycle")
+
+    @needs_clock
+    @rule(tenant=st.integers(0, 5), outcomes=st.lists(st.sampled_from(["success", "failure"]),
+                                                      min_size=1, max_size=3))
+    def sink_and_notifications_are_delivered(self, tenant: int, outcomes: list[str]) -> None:
+        """A run that finishes delivers each payload's result to the job's webhook sink
+        (`apiInfo.result` completed or failed) and calls each notification webhook once with
+        its terminal status; all served by this suite. Needs the control API (`set-outcome`
+        and the virtual clock)."""
+        assert self.control is not None
+        rule_name = "intuned.sink-and-notifications-delivered"
+        receiver = self.receiver(200)
+        body = {"payload": [{"apiName": f"api{i}", "parameters": {"i": i}}
+                            for i in range(len(outcomes))],
+                "configuration": {"retry": {"maximumAttempts": 1}},
+                "sink": {"type": "webhook", "url": f"{receiver.url}/sink"},
+                "notifications": [{"type": "webhook", "url": f"{receiver.url}/notify"}]}
+        job = self._create((tenant % len(self.tenants), self.unique("hook")), body, rule_name)
+        ws, project = self.tenants[job[0]]
+        self.control.action("intuned", "set-outcome", workspace_id=ws, project_name=project,
+                            job_id=job[1], outcomes=outcomes, seconds=5)
+        run = self._trigger(job, rule_name)
+        assert run is not None
+        self.control.advance(5)
+        calls = receiver.wait_for(len(outcomes) + 1)
+        read = self.client.call(GET_RUN, self._run_path(run))
+        self.expect(read, 200, rule_name)
+        sink = sorted((c.json() for c in calls if c.path == "/sink"),
+                      key=lambda c: str(c["apiInfo"]["name"]))
+        self.check_equal(read, rule_name, [c["apiInfo"]["result"]["status"] for c in sink],
+                         ["completed" if o == "success" else "failed" for o in outcomes],
+                         "sink deliveries (apiInfo.result.status) per payload")
+        notes = [c.json() for c in calls if c.path == "/notify"]
+        status = read.body["jobRun"]["status"]
+        self.check_equal(read, rule_name, [n.get("status") for n in notes], [status],
+                         "notification calls")
+        self.check_equal(read, rule_name, read.body["jobRun"]["successful_runs"],
+                         outcomes.count("success"), "successful_runs")
+        self.delete_job(job)  # its run finished outside the model: leave no trace
 
     @rule(run=runs, pick=st.integers(0, 9), sort=st.sampled_from(SORTS))
     def list_runs(self, run: RunRef, pick: int, sort: str | None) -> None:

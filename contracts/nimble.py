@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, consumes, rule
+from hypothesis.stateful import Bundle, consumes, precondition, rule
 
-from contracts.stateful import ApiStateMachine, needs_control, suite_settings
+from contracts.stateful import ApiStateMachine, needs_clock, needs_control, suite_settings
 from contracts.strategies import body_values
 from mockserver.spec import load_spec
 
@@ -42,6 +42,7 @@ OPS = {
 }
 CREATE, GET, PATCH = OPS["v1"]["create"], OPS["v1"]["get"], OPS["v1"]["patch"]
 GET_RUN = OPS["v1"]["get_run"]
+DELETE, LIST_RUNS = OPS["v1"]["delete"], OPS["v1"]["runs"]
 FIELDS = ("name", "agent_name", "display_name", "description", "schedule", "inputs",
           "destination")
 UPDATABLE = FIELDS[2:]
@@ -240,6 +241,32 @@ class StateMachine(ApiStateMachine):
         if status not in NEXT and result.body.get("finished_at") is None:
             self.client.fail(result.operation.operation_id, "nimble.run-lifecycle",
                              "finished run has no finished_at")
+
+    @needs_clock
+    @precondition(lambda self: not any((job.get("schedule") or {}).get("enabled")
+                                       for job in self.model.values()))
+    @rule(hours=st.integers(min_value=1, max_value=3))
+    def cron_schedule_starts_runs(self, hours: int) -> None:
+        """An enabled cron schedule starts a run (PENDING, `triggered_by: schedule`) at each
+        match as the clock passes, and the job's last run follows. Needs the control API to
+        move the virtual clock (a real service would take hours of real time)."""
+        assert self.control is not None
+        rule_name = "nimble.cron-schedule-starts-runs"
+        body = {"name": self.unique("cron"), "agent_name": "suite",
+                "schedule": {"cron": "0 * * * *", "enabled": True}}
+        created = self.client.call(CREATE, body=body)
+        self.expect(created, 201, rule_name)
+        job = str(created.body["id"])
+        self.control.advance(hours * 3600)
+        listed = self.client.call(LIST_RUNS, {"job_id": job}, query={"per_page": 200})
+        self.expect(listed, 200, rule_name)
+        runs = listed.body["items"]
+        self.check_equal(listed, rule_name, [(r["status"], r["triggered_by"]) for r in runs],
+                         [("PENDING", "schedule")] * hours, "runs started by the schedule")
+        read = self.client.call(GET, {"job_id": job})
+        self.check_equal(read, rule_name, read.body.get("last_run_status"), "PENDING",
+                         "last_run_status")
+        self.expect(self.client.call(DELETE, {"job_id": job}), 204, rule_name)
 
     @rule(size=st.integers(min_value=1, max_value=4), version=st.sampled_from(VERSIONS))
     def list_jobs(self, size: int, version: str) -> None:

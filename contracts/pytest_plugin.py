@@ -101,8 +101,14 @@ class JobmockFixture:
     def fault(self, api: str, operation: str = "*", **settings: Any) -> Any:
         return self.control("PUT", "/faults", api=api, operation=operation, **settings)
 
-    def advance(self, seconds: float) -> Any:
-        return self.control("POST", "/clock", advance=seconds)
+    def advance(self, seconds: float, settle: float | None = None) -> Any:
+        """Move the virtual clock, running what falls due (schedules, worker dispatch,
+        retries, timeouts). `settle`: real seconds to wait for outbound calls after each due
+        moment (0 when the endpoint under test deliberately hangs)."""
+        body: dict[str, Any] = {"advance": seconds}
+        if settle is not None:
+            body["settle"] = settle
+        return self.control("POST", "/clock", **body)
 
 
 @pytest.fixture(scope="session")

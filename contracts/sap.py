@@ -39,7 +39,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, consumes, precondition, rule
 
 from contracts.client import Result
-from contracts.stateful import ApiStateMachine, needs_control, suite_settings
+from contracts.stateful import ApiStateMachine, needs_clock, needs_control, suite_settings
 from contracts.strategies import values
 from mockserver.spec import load_spec
 
@@ -396,6 +396,47 @@ class StateMachine(ApiStateMachine):
         else:
             known.update(status=status, state=state)
         self._check_run_everywhere(run, "sap.run-lifecycle")
+
+    @needs_clock
+    @rule(status=st.sampled_from([200, 204, 302, 202, 404, 500]),
+          method=st.sampled_from(["POST", "PUT", "GET"]))
+    def action_is_called_when_the_schedule_fires(self, status: int, method: str) -> None:
+        """The scheduler calls the job's action URL (served by this suite) with the job's
+        httpMethod and the x-sap-job-id, x-sap-job-schedule-id, x-sap-job-run-id and
+        x-sap-scheduler-host headers; the answer sets the run log [S14][S15]: 202 →
+        RUNNING/ACK_RECVD, another 2xx-3xx → COMPLETED/SUCCESS, 4xx → COMPLETED/REQUEST_ERROR,
+        5xx → COMPLETED/ERROR. Needs the control API to move the virtual clock."""
+        assert self.control is not None
+        rule_name = "sap.action-called-when-schedule-fires"
+        receiver = self.receiver(status)
+        created: Any = self.create_job({"description": "called back",
+                                        "action": f"{receiver.url}/act", "active": True,
+                                        "httpMethod": method,
+                                        "schedules": [{"time": "now", "active": True}]})
+        job = int(created)
+        schedule_id = next(iter(self.model[job]["schedules"]))
+        (run,) = [r for r, known in self.run_model.items() if known["job"] == job]
+        self.control.advance(0)
+        calls = receiver.wait_for(1)
+        read = self.client.call(GET_RUN, self._run_path(run))
+        self.check_equal(read, rule_name, len(calls), 1, "calls to the action URL")
+        call = calls[0]
+        self.check_equal(read, rule_name, (call.method, call.path.split("?")[0]),
+                         (method, "/act"), "method and path of the call")
+        self.check_equal(read, rule_name, (call.headers.get("x-sap-job-id"),
+                                           call.headers.get("x-sap-job-schedule-id"),
+                                           call.headers.get("x-sap-job-run-id"),
+                                           bool(call.headers.get("x-sap-scheduler-host"))),
+                         (str(job), schedule_id, run, True), "x-sap-* headers")
+        if status == 202:
+            self.run_model[run].update(status="RUNNING", state="ACK_RECVD")
+        else:
+            state = "SUCCESS" if status < 400 else ("REQUEST_ERROR" if status < 500
+                                                    else "ERROR")
+            self._run_completed(run, state, "")
+        self._check_run_everywhere(run, rule_name)
+        # Gone, so that later rules (fire-schedule) never make the mock call this suite.
+        self.delete_job(job)
 
     @precondition(lambda self: self._all_schedules())
     @rule(pick=PICK, page_size=st.integers(min_value=1, max_value=3))

@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, precondition
 
 from contracts.client import ApiClient, ControlClient, Result
+from contracts.receiver import Receiver
 from contracts.targets import Target, current_target
 
-__all__ = ["ApiStateMachine", "needs_control", "suite_settings"]
+__all__ = ["ApiStateMachine", "needs_clock", "needs_control", "suite_settings"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +37,14 @@ def needs_control(rule: F) -> F:
     return guarded
 
 
+def needs_clock(rule: F) -> F:
+    """Run this rule only on a jobmock server with a virtual clock (it moves the clock, and
+    the target calls back this suite's own port)."""
+    guarded: F = precondition(lambda machine: machine.clock_control)(rule)
+    guarded._jobmock_needs_control = True  # type: ignore[attr-defined]
+    return guarded
+
+
 class ApiStateMachine(RuleBasedStateMachine):
     """Resets the mock (when it is one) and gives rules a checked client and a model."""
 
@@ -48,11 +57,27 @@ class ApiStateMachine(RuleBasedStateMachine):
         self.control: ControlClient | None = self.target.control
         self.isolated = self.control is not None
         self._names = 0
+        self._receivers: list[Receiver] = []
+        self.clock_control = self.control is not None and self.control.virtual_clock()
+        if self.control is not None and not self.clock_control:
+            self.target.note(f"{self.api}: rules where the mock calls this suite back were "
+                             "skipped (the server's clock is real, so it cannot be advanced)")
         if self.control is not None:
             self.control.reset(self.api)
         else:
             self.target.note(f"{self.api}: rules that drive the backend through the control "
                              "API were skipped (the target is not a jobmock server)")
+
+    def receiver(self, status: int = 200, body: Any = None) -> Receiver:
+        """A stand-in for the user's code on 127.0.0.1 (closed when the run ends)."""
+        server = Receiver(status, body)
+        self._receivers.append(server)
+        return server
+
+    def teardown(self) -> None:
+        for server in self._receivers:
+            server.close()
+        self._receivers.clear()
 
     def unique(self, prefix: str) -> str:
         """A name no earlier step used. On a reset mock a counter (runs stay repeatable for a

@@ -140,15 +140,38 @@ def _read_fixture(path: Path | None) -> Any:
               "faults and virtual clock.")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1),
               help="Threads per worker process (with --workers).")
+@click.option("--freeze", is_flag=True, help="No automatic progress: runs and jobs stay where "
+              "they are until the control API moves them (schedules and workers still fire). "
+              "Implied by --random-seed.")
+@click.option("--run-seconds", type=click.FloatRange(0), default=2.0, show_default=True,
+              help="Automatic progress: a run or job finishes successfully after this long.")
+@click.option("--call-host", "call_hosts", multiple=True, metavar="HOST",
+              help="A host the mock may call (worker endpoints, action URLs, webhooks); "
+                   "repeatable, '*' for any. Default: 127.0.0.1, localhost, ::1.")
+@click.option("--sap-async-timeout", type=click.FloatRange(0), default=1800.0,
+              show_default=True, help="SAP: seconds an acknowledged (202) run waits for the "
+              "seed PUT before it ends COMPLETED/UNKNOWN.")
 def serve(host: str, port: int, apis: tuple[str, ...], mounts: tuple[str, ...], strict: bool,
           fixture: Path | None, random_seed: int | None, token: str | None,
           api_key: str | None, basic: str | None, nemo_auth: bool | None,
-          max_body_bytes: int | None, store: str | None, workers: int, threads: int) -> None:
-    """Serve the mocked APIs, each under its own prefix (/sap, /nemo, ...)."""
+          max_body_bytes: int | None, store: str | None, workers: int, threads: int,
+          freeze: bool, run_seconds: float, call_hosts: tuple[str, ...],
+          sap_async_timeout: float) -> None:
+    """Serve the mocked APIs, each under its own prefix (/sap, /nemo, ...).
+
+    The mock also calls your code: registered BullMQ workers get jobs, SAP schedules call
+    their action URL, Intuned delivers to webhooks, Nimble cron schedules start runs; runs
+    and jobs finish by themselves after --run-seconds unless --freeze.
+    """
     settings = _serve_settings(apis, mounts, strict, fixture, random_seed, token, api_key, basic,
                                nemo_auth, max_body_bytes)
     if store is not None:
         settings["store"] = store
+    # A virtual clock (--random-seed) is frozen too: it is for tests that drive it.
+    settings.update(auto_progress=not freeze and random_seed is None, run_seconds=run_seconds,
+                    sap_async_timeout=sap_async_timeout)
+    if call_hosts:
+        settings["call_hosts"] = call_hosts
     try:
         config = Config.load(settings)
         from mockserver.server import run_server, run_workers

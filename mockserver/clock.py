@@ -41,6 +41,21 @@ class Clock:
             self._now += timedelta(seconds=seconds)
             return self._now
 
+    def peek(self) -> datetime:
+        """The current time without the per-reading millisecond a virtual `now()` adds."""
+        if not self.virtual:
+            return datetime.now(UTC)
+        with self._lock:
+            return self._now
+
+    def advance_to(self, moment: datetime) -> datetime:
+        """Move a virtual clock forward to `moment` (never backward)."""
+        if not self.virtual:
+            raise ValueError("the clock is real time; start with a virtual clock to advance it")
+        with self._lock:
+            self._now = max(self._now, moment)
+            return self._now
+
     def reset(self) -> None:
         with self._lock:
             self._now = self._start

@@ -46,6 +46,13 @@ class Config:
     journal_size: int = 1000
     fixture: Any = None
     store: str = "memory:"
+    # Dispatch (mockserver/dispatch): automatic progress of runs and jobs, and its pace.
+    auto_progress: bool = False
+    run_seconds: float = 2.0
+    settle_seconds: float = 5.0
+    sap_async_timeout: float = 1800.0
+    # Hosts the mock may call (worker endpoints, action URLs, webhooks); "*" allows any.
+    call_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
 
     def mount_of(self, api: str) -> str:
         """The URL prefix an API is served under (`/nimble` unless moved)."""
@@ -64,6 +71,8 @@ class Config:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}; "
                               f"known: {', '.join(sorted(known))}")
         values = {k: v for k, v in merged.items() if k in known}
+        if "call_hosts" in values:
+            values["call_hosts"] = tuple(values["call_hosts"])
         config = replace(cls(), credentials=credentials, **values)
         config.check()
         return config
@@ -82,6 +91,9 @@ class Config:
             raise ConfigError(f"two APIs share a mount prefix: {prefixes}")
         if self.max_body_bytes < 1:
             raise ConfigError("max_body_bytes must be positive")
+        for name in ("run_seconds", "settle_seconds", "sap_async_timeout"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative")
 
 
 _ENV_SETTINGS = {
@@ -96,6 +108,10 @@ _ENV_SETTINGS = {
     "JOBMOCK_AUTH_TOKENS": ("auth_tokens", "list"),
     "JOBMOCK_NEMO_AUTH": ("nemo_auth", "bool"),
     "JOBMOCK_STORE": ("store", "str"),
+    "JOBMOCK_AUTO_PROGRESS": ("auto_progress", "bool"),
+    "JOBMOCK_RUN_SECONDS": ("run_seconds", "float"),
+    "JOBMOCK_SAP_ASYNC_TIMEOUT": ("sap_async_timeout", "float"),
+    "JOBMOCK_CALL_HOSTS": ("call_hosts", "list"),
 }
 
 
@@ -119,6 +135,11 @@ def _parse(variable: str, text: str, kind: str) -> Any:
             return int(text)
         except ValueError:
             raise ConfigError(f"{variable}={text!r}: expected a whole number") from None
+    if kind == "float":
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(f"{variable}={text!r}: expected a number of seconds") from None
     if kind == "list":
         return tuple(t.strip() for t in text.split(",") if t.strip())
     return text

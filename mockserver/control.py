@@ -146,10 +146,12 @@ def _clock(runtime: Runtime, valid: ValidRequest) -> Reply:
 
 
 def _advance(runtime: Runtime, valid: ValidRequest) -> Reply:
-    try:
-        runtime.clock.advance(float(valid.body["advance"]))
-    except ValueError as error:
-        raise ApiError(409, str(error)) from error
+    """Move the virtual clock, running everything that falls due on the way (dispatch)."""
+    if not runtime.clock.virtual:
+        raise ApiError(409, "the clock is real time; start with a virtual clock to advance it")
+    settle = valid.body.get("settle")
+    runtime.dispatcher.advance(float(valid.body["advance"]),
+                               None if settle is None else float(settle))
     return _clock(runtime, valid)
 
 

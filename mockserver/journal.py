@@ -32,6 +32,10 @@ class JournalEntry:
     response_violations: list[str] = field(default_factory=list)
     fault: str | None = None
     duration_ms: float = 0.0
+    # "inbound": a request to the mock; "outbound": a call the mock made (worker endpoint,
+    # action URL, webhook), whose `path` is the full URL and `outcome` says how it ended.
+    direction: str = "inbound"
+    outcome: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

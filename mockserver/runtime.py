@@ -18,6 +18,7 @@ from typing import Any
 from mockserver.apis.base import ApiContext, Reply, VendorApi, json_reply
 from mockserver.clock import Clock, IdSource
 from mockserver.config import Config
+from mockserver.dispatch import Dispatcher, Outbound
 from mockserver.errors import ApiError, Issue
 from mockserver.faults import FaultBook
 from mockserver.journal import Journal, JournalEntry, mask_headers, preview
@@ -67,8 +68,12 @@ class Runtime:
         self.journal = Journal(config.journal_size)
         self.faults = FaultBook()
         self.bugs: list[ServerBug] = []
-        context = ApiContext(self.store, self.clock, self.ids, config)
+        self.outbound = Outbound(self.journal, config.call_hosts)
+        context = ApiContext(self.store, self.clock, self.ids, config, self.outbound)
         self.apis: dict[str, VendorApi] = {n: vendor_class(n)(context) for n in config.apis}
+        self.dispatcher = Dispatcher(self.apis, self.clock, self.outbound,
+                                     settle_seconds=config.settle_seconds,
+                                     on_error=self._dispatch_bug)
         self._mounts = sorted(((config.mount_of(n), n) for n in config.apis),
                               key=lambda item: -len(item[0]))
         if config.fixture is not None:
@@ -199,6 +204,9 @@ class Runtime:
             response_violations=[v.describe() for v in outcome.violations],
             fault=outcome.fault, duration_ms=round((time.perf_counter() - started) * 1000, 3),
         ))
+
+    def _dispatch_bug(self, api: str, error: BaseException) -> None:
+        self.bugs.append(ServerBug(api, "dispatch", error, traceback.format_exc()))
 
     # -- state --------------------------------------------------------------------------------
 

@@ -20,9 +20,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from mockserver.app import create_app, runtime_of
 from mockserver.config import Config
+from mockserver.dispatch import Dispatcher
 from mockserver.errors import ConfigError
 
-__all__ = ["ServerThread", "banner", "run_server", "run_workers"]
+__all__ = ["ServerThread", "banner", "run_server", "run_workers", "start_dispatch"]
 
 
 def banner(app: Flask, base: str) -> list[str]:
@@ -53,11 +54,13 @@ def run_server(config: Config, host: str, port: int,
     base = f"http://{_display_host(host)}:{server.server_port}"
     for line in banner(app, base):
         announce(line)
+    dispatcher = start_dispatch(app)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        dispatcher.stop()
         server.server_close()
 
 
@@ -99,6 +102,15 @@ def run_workers(config: Config, host: str, port: int, workers: int, threads: int
     Gunicorn().run()
 
 
+def start_dispatch(app: Flask) -> Dispatcher:
+    """On a real clock, run what falls due (schedules, workers, progress) in a daemon thread;
+    a virtual clock moves only through `POST /__jobmock/clock`."""
+    dispatcher = runtime_of(app).dispatcher
+    if not runtime_of(app).clock.virtual:
+        dispatcher.start()
+    return dispatcher
+
+
 def _display_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -106,8 +118,10 @@ def _display_host(host: str) -> str:
 class ServerThread:
     """An app served on 127.0.0.1 in a background thread (port 0 picks a free port)."""
 
-    def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0,
+                 dispatch: bool = False) -> None:
         self.app = app
+        self._dispatch = dispatch
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="jobmock-server")
@@ -116,9 +130,13 @@ class ServerThread:
     def start(self) -> ServerThread:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._thread.start()
+        if self._dispatch:
+            start_dispatch(self.app)
         return self
 
     def stop(self) -> None:
+        if self._dispatch:
+            runtime_of(self.app).dispatcher.stop()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

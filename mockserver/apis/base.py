@@ -12,10 +12,12 @@ import base64
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from mockserver.clock import Clock, IdSource
 from mockserver.config import Config
+from mockserver.dispatch import Outbound, OutboundRequest, OutboundResult, Timer, Timers
 from mockserver.errors import ApiError, Issue, SpecError
 from mockserver.spec import Operation, Spec, load_spec
 from mockserver.store import Store
@@ -63,6 +65,7 @@ class ApiContext:
     clock: Clock
     ids: IdSource
     config: Config
+    outbound: Outbound | None = None
 
 
 Handler = Callable[[Any, ValidRequest], Reply]
@@ -179,6 +182,35 @@ class VendorApi:
         if kind == "apiKey" and scheme.get("in") == "header":
             return secret_equals(request.headers.get(str(scheme["name"]).lower()), creds.api_key)
         return False
+
+    # -- dispatch: timers on the clock and calls to the user's code (mockserver/dispatch) ------
+
+    @property
+    def timers(self) -> Timers:
+        return Timers(self.store, self.name)
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """The earliest moment this API has work to do (its timers by default)."""
+        return self.timers.next_due()
+
+    def run_due(self, now: datetime) -> None:
+        """Fire the timers due at `now`, earliest first, through `on_timer`."""
+        for timer in self.timers.claim_due(now):
+            self.on_timer(timer)
+
+    def on_timer(self, timer: Timer) -> None:
+        """Do what a timer of this API stands for; vendors with timers override it."""
+
+    def may_call(self, url: str) -> bool:
+        """Whether the mock may call `url` (its host is in `call_hosts`)."""
+        return self.context.outbound is not None and self.context.outbound.allows(url)
+
+    def call_out(self, request: OutboundRequest,
+                 on_done: Callable[[OutboundResult], None]) -> None:
+        """Call the user's code (a URL they registered) off the request path."""
+        if self.context.outbound is None:
+            raise RuntimeError("this runtime makes no outbound calls")
+        self.context.outbound.send(request, on_done)
 
     # -- state --------------------------------------------------------------------------------
 

@@ -20,6 +20,8 @@ validators and authware; BullMQ's Job.toJSON / queue getters):
 - Logs keep append order; GET logs answers `{count: <total>, logs: <the same Redis slice>}`;
   an unknown job has `{count: 0, logs: []}`. Progress is any JSON value, shown on GET job.
 - Workers: one per queue (register upserts), list `{queue: url}`, remove (404 `Worker not found`).
+  A registered worker's endpoint gets each waiting job of its queue as the proxy posts it
+  (`apis/bullmq_worker.py`: timeouts, retries with backoff, concurrency, limiter).
 - Dialect: plain-text bodies. 401 `Unauthorized` (static tokens are `AUTH_TOKENS`; an empty list
   refuses every token route; the scheme must be spelt `Bearer `, as the proxy splits on it),
   404 `Not found` for unknown routes and methods, 400 with the proxy validators' messages.
@@ -40,19 +42,19 @@ from mockserver.apis.base import (
     secret_equals,
     text_reply,
 )
+from mockserver.apis.bullmq_worker import WORKERS, WorkerDispatch, due_ms
 from mockserver.errors import ApiError, Issue
 from mockserver.spec import Operation
 from mockserver.validation import HttpRequest, ValidRequest
 
 __all__ = ["Api", "issue_text"]
 
-WORKERS = "bullmq:workers"
 STATES = ("waiting", "active", "completed", "failed", "delayed")
 DEFAULT_STATUSES = ("waiting", "active", "completed", "failed")
 Job = dict[str, Any]
 
 
-class Api(VendorApi):
+class Api(WorkerDispatch, VendorApi):
     name = "bullmq"
     not_found_message = "Not found"
 
@@ -184,16 +186,28 @@ class Api(VendorApi):
         the body the proxy posts to the worker endpoint. 409 when nothing is waiting."""
         queue = _text("queue", queue)
         self._promote_due(queue)
-        waiting = [j for j in self.store.values(_ns(queue, "jobs")) if j["state"] == "waiting"]
-        if not waiting:
+        taken = self._take(queue)
+        if taken is None:
             raise ApiError(409, f"queue {queue!r} has no waiting job")
-        chosen = min(waiting, key=_take_order)
+        job, token = taken
+        return {"job": {**_job_json(job, queue), "token": token}, "token": token}
+
+    def _take(self, queue: str) -> tuple[Job, str] | None:
+        waiting = self._waiting(self._queue_jobs(queue))
+        return self._take_job(queue, waiting[0]) if waiting else None
+
+    def _waiting(self, jobs: list[Job]) -> list[Job]:
+        """The waiting jobs in the order a worker takes them."""
+        return sorted((j for j in jobs if j["state"] == "waiting"), key=_take_order)
+
+    def _take_job(self, queue: str, chosen: Job) -> tuple[Job, str]:
+        """Make `chosen` (waiting) active with a new lock token (409 if it moved meanwhile)."""
         now, rank, token = self._now_ms(), self._rank(queue), self.ids.token()
         job = self._move(queue, chosen["id"], "waiting", lambda j: {
             **j, "state": "active", "rank": rank, "processedOn": now,
             "attemptsStarted": j["attemptsStarted"] + 1})
         self.store.put(_ns(queue, "locks"), job["id"], token)
-        return {"job": {**_job_json(job, queue), "token": token}, "token": token}
+        return job, token
 
     @action("complete")
     def complete(self, queue: Any, job_id: Any, returnvalue: Any = None) -> Job:
@@ -212,6 +226,23 @@ class Api(VendorApi):
                             {"failedReason": reason})
 
     # -- helpers --------------------------------------------------------------------------------
+
+    def _queue_jobs(self, queue: str) -> list[Job]:
+        return self.store.values(_ns(queue, "jobs"))
+
+    def _job_body(self, job: Job, queue: str) -> Job:
+        return _job_json(job, queue)
+
+    def _job_of(self, queue: str, job_id: str) -> Job | None:
+        job: Job | None = self.store.get(_ns(queue, "jobs"), job_id)
+        return job
+
+    def _lock_of(self, queue: str, job_id: str) -> str | None:
+        lock = self.store.get(_ns(queue, "locks"), job_id)
+        return lock if isinstance(lock, str) else None
+
+    def _release(self, queue: str, job_id: str) -> None:
+        self.store.delete(_ns(queue, "locks"), job_id)
 
     def _now_ms(self) -> int:
         return int(self.clock.now().timestamp() * 1000)
@@ -235,8 +266,8 @@ class Api(VendorApi):
         if not delayed:
             return
         now = self._now_ms()
-        for job in sorted(delayed, key=lambda j: j["timestamp"] + j["delay"]):
-            if job["timestamp"] + job["delay"] <= now:
+        for job in sorted(delayed, key=due_ms):
+            if due_ms(job) <= now:
                 self.store.update(_ns(queue, "jobs"), job["id"], _to_state("waiting",
                                                                            self._rank(queue)))
 
@@ -255,7 +286,8 @@ class Api(VendorApi):
             raise ApiError(404, f"queue {queue!r} has no job {job_id!r}")
         return dict(moved)
 
-    def _finish(self, queue: str, job_id: str, state: str, changes: Job) -> Job:
+    def _finish(self, queue: str, job_id: str, state: str, changes: Job,
+                remove: bool = False) -> Job:
         now, rank = self._now_ms(), self._rank(queue)
 
         def finish(job: Job) -> Job:
@@ -268,7 +300,7 @@ class Api(VendorApi):
         job = self._move(queue, job_id, "active", finish)
         self.store.delete(_ns(queue, "locks"), job_id)
         option = "removeOnComplete" if state == "completed" else "removeOnFail"
-        if job["opts"].get(option) is True:
+        if job["opts"].get(option) is True or remove:
             self.store.delete(_ns(queue, "jobs"), job_id)
             self.store.drop_list(_logs(queue, job_id))
         return _job_json(job, queue)

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mockserver.apis.base import Reply, VendorApi, action, handles, json_reply, no_content
+from mockserver.apis.intuned_dispatch import OUTCOMES, RunDispatch, outcome_key
 from mockserver.errors import ApiError, Issue
 from mockserver.spec import Operation
 from mockserver.validation import HttpRequest, ValidRequest
@@ -57,7 +58,7 @@ CODES = {401: "unauthorized", 404: "not-found"}
 RESULTS_FOR = frozenset({"SUCCESS", "COMPLETED"})
 
 
-class Api(VendorApi):
+class Api(RunDispatch, VendorApi):
     name = "intuned"
 
     # -- error dialect ------------------------------------------------------------------------
@@ -132,6 +133,7 @@ class Api(VendorApi):
         job_id = req.path["jobId"]
         if not self.store.delete(_jobs_ns(ws, project), job_id):
             raise _job_not_found(job_id)
+        self.store.delete(OUTCOMES, outcome_key(ws, project, job_id))
         runs = _runs_ns(ws, project, job_id)
         for run in self.store.values(runs):
             self.store.delete(runs, run["id"])
@@ -154,7 +156,9 @@ class Api(VendorApi):
         job = self._job(ws, project, req.path["jobId"])
         if job["state"] != "ACTIVE":
             self._change_job(ws, project, job["id"], {"state": "ACTIVE", "reason": None})
-            self._move_runs(ws, project, job["id"], frozenset({"PAUSED"}), "PENDING")
+            for run in self._move_runs(ws, project, job["id"], frozenset({"PAUSED"}),
+                                       "PENDING"):
+                self._plan_finish(ws, project, run, self.clock.peek())
         return json_reply(200, {"message": "Resumed"})
 
     @handles("triggerJob")
@@ -166,6 +170,7 @@ class Api(VendorApi):
         run = self._new_run(job)
         self.store.put(_runs_ns(ws, project, job["id"]), run["id"], run)
         self._change_job(ws, project, job["id"], {"last_run_time": run["start_time"]})
+        self._plan_finish(ws, project, run, self.clock.peek())
         return json_reply(200, {"jobRunId": run["id"], "message": "Job triggered successfully"})
 
     # -- runs ---------------------------------------------------------------------------------
@@ -221,6 +226,27 @@ class Api(VendorApi):
         changes = self._status_changes(run, status, successful_runs, failed_runs)
         return self._save_run(ws, project_name, run, changes)
 
+    @action("set-outcome")
+    def set_outcome(self, workspace_id: str, project_name: str, job_id: str,
+                    outcomes: list[str] | None = None, results: list[Any] | None = None,
+                    seconds: float = 2.0) -> dict[str, Any]:
+        """Make the job's runs finish by themselves, even with automatic progress off:
+        `seconds` after the trigger (or resume), payload i succeeds or fails by
+        `outcomes[i % len]` ("success" / "failure", default all success), with result
+        `results[i % len]` (sent to a webhook sink). A run ends SUCCESS (all succeeded),
+        COMPLETED (some failed) or FAILURE (all failed). Returns the policy."""
+        ws = _checked_text("workspace_id", workspace_id).lower()
+        self._job(ws, _checked_text("project_name", project_name),
+                  _checked_text("job_id", job_id))
+        chosen = list(outcomes or ["success"])
+        if any(o not in ("success", "failure") for o in chosen):
+            raise ApiError(400, "outcomes are \"success\" or \"failure\"")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            raise ApiError(400, "seconds must be a number >= 0")
+        policy = {"outcomes": chosen, "results": list(results or []), "seconds": seconds}
+        self.store.put(OUTCOMES, outcome_key(ws, project_name, job_id), policy)
+        return policy
+
     # -- helpers --------------------------------------------------------------------------------
 
     def _project_id(self, ws: str, project: str) -> str:
@@ -261,15 +287,17 @@ class Api(VendorApi):
                                   lambda r: {**r, **stamped})
         if saved is None:
             raise ApiError(404, f"Job run {run['id']} not found")
+        if saved["status"] in FINISHED and run["status"] not in FINISHED:
+            self._notify(ws, project, saved)
         return dict(saved)
 
     def _move_runs(self, ws: str, project: str, job_id: str, current: frozenset[str],
-                   status: str) -> None:
+                   status: str) -> list[dict[str, Any]]:
         reason = {"type": "user-request", "message": "Paused by user"} if status == "PAUSED" \
             else None
-        for run in self.store.values(_runs_ns(ws, project, job_id)):
-            if run["status"] in current:
-                self._save_run(ws, project, run, {"status": status, "reason": reason})
+        return [self._save_run(ws, project, run, {"status": status, "reason": reason})
+                for run in self.store.values(_runs_ns(ws, project, job_id))
+                if run["status"] in current]
 
     def _new_run(self, job: dict[str, Any]) -> dict[str, Any]:
         now = self.clock.iso("milliseconds")

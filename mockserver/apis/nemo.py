@@ -29,10 +29,11 @@ Behaviour (vendors.md §2, nemo-platform 0.6.0 server source [N1]-[N8]):
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mockserver.apis._fastapi import FastApiDialect
@@ -46,6 +47,7 @@ from mockserver.apis.base import (
     no_content,
     secret_equals,
 )
+from mockserver.dispatch import Timer
 from mockserver.errors import ApiError
 from mockserver.spec import Operation
 from mockserver.validation import HttpRequest, ValidRequest
@@ -102,6 +104,11 @@ class Api(FastApiDialect, VendorApi):
             raise ApiError(409, f"Job '{name}' already exists in workspace '{workspace}'.")
         record = self._new_record(workspace, name, body)
         self.store.put(_jobs(workspace), name, record)
+        if self.config.auto_progress:
+            start = self.clock.peek()
+            self.timers.add(start, "progress", workspace=workspace, name=name, status="active")
+            self.timers.add(start + timedelta(seconds=self.config.run_seconds), "progress",
+                            workspace=workspace, name=name, status="completed")
         return json_reply(201, record["job"])
 
     @handles("list-jobs-apis-jobs-v-2-workspaces-workspace-jobs-get")
@@ -179,6 +186,17 @@ class Api(FastApiDialect, VendorApi):
                               lambda r: _moved(r, status, now, error_details))
         job: dict[str, Any] = record["job"]
         return job
+
+    def on_timer(self, timer: Timer) -> None:
+        """Automatic progress (`auto_progress`): created → active → completed, unless the job
+        moved elsewhere meanwhile (cancelled, paused, driven through the control API)."""
+        args, now = timer.args, self._now()
+        record = self.store.get(_jobs(args["workspace"]), args["name"])
+        if record is None or args["status"] not in TRANSITIONS.get(record["job"]["status"], ()):
+            return
+        with contextlib.suppress(ApiError):
+            self._change(args["workspace"], args["name"],
+                         lambda r: _moved(r, args["status"], now))
 
     # -- helpers --------------------------------------------------------------------------------
 

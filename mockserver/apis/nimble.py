@@ -31,10 +31,14 @@ that run only, whose first inline records become the run's `inputs_sample` (infe
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
+
+from croniter import croniter
 
 from mockserver.apis._fastapi import FastApiDialect
 from mockserver.apis.base import Reply, VendorApi, action, handles, json_reply, no_content
+from mockserver.dispatch import Timer
 from mockserver.errors import ApiError, Issue
 from mockserver.spec import Operation
 from mockserver.validation import HttpRequest, ValidRequest
@@ -210,6 +214,7 @@ class Api(FastApiDialect, VendorApi):
         for field in ("name", "agent_name", *UPDATABLE):
             job[field] = fields.get(field)
         self.store.put(JOBS, job_id, job)
+        self._plan_schedule(job)
         return job
 
     def _update(self, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -220,6 +225,9 @@ class Api(FastApiDialect, VendorApi):
                                     lambda job: {**job, **changes, "updated_at": now})
         if updated is None:
             raise _job_not_found(job_id)
+        if "schedule" in changes:
+            self.timers.cancel("cron", job_id=job_id)
+            self._plan_schedule(updated)
         return dict(updated)
 
     def _delete(self, job_id: str) -> None:
@@ -277,7 +285,38 @@ class Api(FastApiDialect, VendorApi):
         if inputs is not None:
             self.store.put(RUN_INPUTS, run["id"], inputs)
         self._note_run(run, now)
+        if self.config.auto_progress:
+            start = self.clock.peek()
+            self.timers.add(start, "progress", run_id=run["id"], status="RUNNING")
+            self.timers.add(start + timedelta(seconds=self.config.run_seconds), "progress",
+                            run_id=run["id"], status="SUCCESS")
         return run
+
+    # -- dispatch: cron schedules and automatic progress ------------------------------------------
+
+    def _plan_schedule(self, job: dict[str, Any]) -> None:
+        """Set the timer of the job's next cron firing (UTC) when its schedule is enabled."""
+        schedule = job.get("schedule") or {}
+        cron = schedule.get("cron")
+        if not schedule.get("enabled") or not isinstance(cron, str) or not croniter.is_valid(
+                cron):
+            return
+        due = croniter(cron, self.clock.peek()).get_next(datetime)
+        self.timers.add(due, "cron", job_id=job["id"], cron=cron)
+
+    def on_timer(self, timer: Timer) -> None:
+        args = timer.args
+        if timer.kind == "cron":
+            job = self.store.get(JOBS, args["job_id"])
+            schedule = (job or {}).get("schedule") or {}
+            if job is None or not schedule.get("enabled") or schedule.get("cron") != args["cron"]:
+                return  # deleted, disabled or changed since (the change planned its own)
+            self._start_run(job["id"], "schedule")
+            self._plan_schedule(job)
+        elif timer.kind == "progress":
+            run = self.store.get(RUNS, args["run_id"])
+            if run is not None and args["status"] in TRANSITIONS.get(run["status"], ()):
+                self._move(run["id"], args["status"])
 
     def _move(self, run_id: str, status: str, **counts: int | None) -> dict[str, Any]:
         run = self._run(run_id)

@@ -41,6 +41,7 @@ import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
 from mockserver.apis.base import Reply, VendorApi, action, bearer_of, handles, json_reply
+from mockserver.apis.sap_dispatch import ScheduleDispatch
 from mockserver.errors import ApiError, Issue
 from mockserver.spec import Operation
 from mockserver.validation import HttpRequest, ValidRequest
@@ -90,7 +91,7 @@ _MOMENT = re.compile("|".join(sorted(_MOMENT_TOKENS, key=len, reverse=True)))
 _CLAUSE = re.compile(r"(\w+)\s+eq\s+'([^']*)'|contains\(\s*(\w+)\s*,\s*'([^']*)'\s*\)")
 
 
-class Api(VendorApi):
+class Api(ScheduleDispatch, VendorApi):
     name = "sap"
     not_found_message = "Not Found"
 
@@ -251,10 +252,14 @@ class Api(VendorApi):
     @action("fire-schedule")
     def fire_schedule(self, job_id: int | str, schedule_id: str) -> dict[str, Any]:
         """Fire a schedule now, as the scheduler does when it is due: a new run log,
-        RUNNING/TRIGGERED, with scheduleTimestamp and executionTimestamp set to now."""
+        RUNNING/TRIGGERED, with scheduleTimestamp and executionTimestamp set to now. The job's
+        action URL is called at the next clock step (advance, or the real-time dispatcher)
+        when its host is in call_hosts."""
         job_key = _job_key(job_id)
         self._schedule(job_key, str(schedule_id), "firing schedule")
-        return self._fire(job_key, str(schedule_id))
+        run = self._fire(job_key, str(schedule_id))
+        self._plan_call(job_key, str(schedule_id), run["runId"], self.clock.peek())
+        return run
 
     @action("set-run-state")
     def set_run_state(self, job_id: int | str, schedule_id: str, run_id: str, runStatus: str,
@@ -345,9 +350,15 @@ class Api(VendorApi):
     def _add_schedule(self, job: dict[str, Any], schedule: dict[str, Any]) -> dict[str, Any]:
         schedule["jobId"] = job["_id"]
         self.store.put(_schedules_ns(job["_id"]), schedule["scheduleId"], schedule)
+        now = self.clock.peek()
         if schedule["_fires_now"] and job["active"] and schedule["active"]:
-            self._fire(str(job["_id"]), schedule["scheduleId"])
+            run = self._fire(str(job["_id"]), schedule["scheduleId"])
+            self._plan_call(str(job["_id"]), schedule["scheduleId"], run["runId"], now)
+        self._plan(job, schedule, now)
         return schedule
+
+    def _schedules_ns(self, job_id: int | str) -> str:
+        return _schedules_ns(job_id)
 
     def _schedule(self, job_id: int | str, schedule_id: str, doing: str) -> dict[str, Any]:
         self._job(job_id, doing)

@@ -3,9 +3,10 @@
 No official client exists for taskforcesh/bullmq-proxy, so this is the code its README leads a
 user to: add jobs with the static token, receive a job and its lock token, report progress and
 logs with that token, and read the logs back page by page (`start` / `length`). The proxy hands
-a job to a worker by POSTing `{...job, token}` to the worker's endpoint; until the mock does that
-dispatch itself, the control action `take-next` returns that same body. Finishing a job (the
-proxy reads the worker endpoint's answer) is the control action `complete`.
+a job to a worker by POSTing `{...job, token}` to the worker's endpoint (the mock does that
+dispatch too: tests/dispatch/); here the worker pulls instead, with the control action
+`take-next`, which returns that same body, and finishes a job with the control action
+`complete`.
 
 Only `requests` (a dependency of jobmock) is needed: no setup, never skipped.
 """

@@ -480,8 +480,8 @@ def test_set_run_status_unknown_ids_are_404(client: FlaskClient) -> None:
 
 def test_actions_are_listed_with_their_docs(client: FlaskClient) -> None:
     actions = client.get(ACTIONS).json["actions"]
-    assert [a["name"] for a in actions] == ["set-run-status"]
-    assert "successful_runs" in actions[0]["doc"]
+    assert [a["name"] for a in actions] == ["set-outcome", "set-run-status"]
+    assert "outcomes" in actions[0]["doc"] and "successful_runs" in actions[1]["doc"]
 
 
 # -- errors: shapes, auth, routes, bodies -----------------------------------------------------
