@@ -118,6 +118,9 @@ def _read_fixture(path: Path | None) -> Any:
               help="Serve API NAME under another prefix, e.g. nimble=/ (repeatable).")
 @click.option("--strict/--lax", default=True, show_default=True,
               help="A response that violates the spec: 500 (strict) or logged and sent (lax).")
+@click.option("--no-validate", "no_validate", is_flag=True,
+              help="Benchmarking aid: check no request or response against its schema "
+                   "(the ceiling of the stack). Invalid input may then reach the handlers.")
 @click.option("--seed", "fixture", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="YAML/JSON state fixture to load at start.")
 @click.option("--random-seed", type=int, envvar="JOBMOCK_RANDOM_SEED",
@@ -140,15 +143,22 @@ def _read_fixture(path: Path | None) -> Any:
               "faults and virtual clock.")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1),
               help="Threads per worker process (with --workers).")
+@click.option("--server", "server", type=click.Choice(["waitress", "werkzeug"]),
+              default="waitress", show_default=True, envvar="JOBMOCK_SERVER",
+              help="WSGI server of a single process: waitress (keep-alive, a thread pool) or "
+                   "Werkzeug's development server (--workers uses gunicorn).")
 def serve(host: str, port: int, apis: tuple[str, ...], mounts: tuple[str, ...], strict: bool,
-          fixture: Path | None, random_seed: int | None, token: str | None,
+          no_validate: bool, fixture: Path | None, random_seed: int | None, token: str | None,
           api_key: str | None, basic: str | None, nemo_auth: bool | None,
-          max_body_bytes: int | None, store: str | None, workers: int, threads: int) -> None:
+          max_body_bytes: int | None, store: str | None, workers: int, threads: int,
+          server: str) -> None:
     """Serve the mocked APIs, each under its own prefix (/sap, /nemo, ...)."""
     settings = _serve_settings(apis, mounts, strict, fixture, random_seed, token, api_key, basic,
                                nemo_auth, max_body_bytes)
     if store is not None:
         settings["store"] = store
+    if no_validate:
+        settings["validate"] = False
     try:
         config = Config.load(settings)
         from mockserver.server import run_server, run_workers
@@ -156,7 +166,7 @@ def serve(host: str, port: int, apis: tuple[str, ...], mounts: tuple[str, ...], 
         if workers > 1:
             run_workers(config, host, port, workers, threads, announce=click.echo)
         else:
-            run_server(config, host, port, announce=click.echo)
+            run_server(config, host, port, announce=click.echo, server=server)
     except JobmockError as error:
         raise click.ClickException(str(error)) from error
 
