@@ -59,6 +59,10 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     mocks = [MockServer("jobmock"), MockServer("jobmock --no-validate", ("--no-validate",)),
              MockServer("jobmock --server werkzeug", ("--server", "werkzeug"))]
+    if args.workers > 1:
+        store = f"sqlite:{tempfile.mkdtemp(prefix='jobmock-bench-')}/state.db"
+        mocks.append(MockServer(f"jobmock --workers {args.workers} --store sqlite:",
+                                ("--workers", str(args.workers), "--store", store)))
     prism = PrismServers(apis=workload.API_NAMES)
     try:
         result = _run(args, mocks, prism)
@@ -81,6 +85,8 @@ def _arguments() -> argparse.Namespace:
                         help="seconds of a mixed run watching the mock's memory (300 = the "
                              "5-minute figure; default 0: skipped)")
     parser.add_argument("--no-per-op", action="store_true", help="skip the per-operation runs")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="also run `jobmock serve --workers N --store sqlite:...` in the mix")
     return parser.parse_args()
 
 
