@@ -7,7 +7,6 @@ rendered in the shape of the API the path belongs to; never an HTML page.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +15,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
+from mockserver import jsonio
 from mockserver.apis.base import Reply
 from mockserver.config import Config
 from mockserver.control import CONTROL_PREFIX, control_blueprint
@@ -110,7 +110,7 @@ def to_response(reply: Reply) -> Response:
     elif isinstance(reply.body, str) and not _is_json(reply.content_type):
         payload = reply.body.encode("utf-8")
     else:
-        payload = json.dumps(reply.body, separators=(",", ":")).encode("utf-8")
+        payload = jsonio.dumps(reply.body)
     response = Response(payload, status=reply.status, headers=reply.headers)
     if reply.content_type and reply.body is not MISSING:
         response.headers["Content-Type"] = reply.content_type

@@ -118,6 +118,9 @@ def _read_fixture(path: Path | None) -> Any:
               help="Serve API NAME under another prefix, e.g. nimble=/ (repeatable).")
 @click.option("--strict/--lax", default=True, show_default=True,
               help="A response that violates the spec: 500 (strict) or logged and sent (lax).")
+@click.option("--no-validate", "no_validate", is_flag=True,
+              help="Benchmarking aid: check no request or response against its schema "
+                   "(the ceiling of the stack). Invalid input may then reach the handlers.")
 @click.option("--seed", "fixture", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="YAML/JSON state fixture to load at start.")
 @click.option("--random-seed", type=int, envvar="JOBMOCK_RANDOM_SEED",
@@ -151,12 +154,16 @@ def _read_fixture(path: Path | None) -> Any:
 @click.option("--sap-async-timeout", type=click.FloatRange(0), default=1800.0,
               show_default=True, help="SAP: seconds an acknowledged (202) run waits for the "
               "seed PUT before it ends COMPLETED/UNKNOWN.")
+@click.option("--server", "server", type=click.Choice(["waitress", "werkzeug"]),
+              default="waitress", show_default=True, envvar="JOBMOCK_SERVER",
+              help="WSGI server of a single process: waitress (keep-alive, a thread pool) or "
+                   "Werkzeug's development server (--workers uses gunicorn).")
 def serve(host: str, port: int, apis: tuple[str, ...], mounts: tuple[str, ...], strict: bool,
-          fixture: Path | None, random_seed: int | None, token: str | None,
+          no_validate: bool, fixture: Path | None, random_seed: int | None, token: str | None,
           api_key: str | None, basic: str | None, nemo_auth: bool | None,
           max_body_bytes: int | None, store: str | None, workers: int, threads: int,
           freeze: bool, run_seconds: float, call_hosts: tuple[str, ...],
-          sap_async_timeout: float) -> None:
+          sap_async_timeout: float, server: str) -> None:
     """Serve the mocked APIs, each under its own prefix (/sap, /nemo, ...).
 
     The mock also calls your code: registered BullMQ workers get jobs, SAP schedules call
@@ -172,6 +179,8 @@ def serve(host: str, port: int, apis: tuple[str, ...], mounts: tuple[str, ...], 
                     sap_async_timeout=sap_async_timeout)
     if call_hosts:
         settings["call_hosts"] = call_hosts
+    if no_validate:
+        settings["validate"] = False
     try:
         config = Config.load(settings)
         from mockserver.server import run_server, run_workers
@@ -179,7 +188,7 @@ def serve(host: str, port: int, apis: tuple[str, ...], mounts: tuple[str, ...], 
         if workers > 1:
             run_workers(config, host, port, workers, threads, announce=click.echo)
         else:
-            run_server(config, host, port, announce=click.echo)
+            run_server(config, host, port, announce=click.echo, server=server)
     except JobmockError as error:
         raise click.ClickException(str(error)) from error
 

@@ -40,6 +40,7 @@ class Config:
     mounts: Mapping[str, str] = field(default_factory=dict)
     credentials: Credentials = field(default_factory=Credentials)
     strict: bool = True
+    validate: bool = True
     max_body_bytes: int = 100 * 1024
     random_seed: int | None = None
     virtual_clock: bool = False
@@ -98,6 +99,7 @@ class Config:
 
 _ENV_SETTINGS = {
     "JOBMOCK_STRICT": ("strict", "bool"),
+    "JOBMOCK_VALIDATE": ("validate", "bool"),
     "JOBMOCK_MAX_BODY_BYTES": ("max_body_bytes", "int"),
     "JOBMOCK_RANDOM_SEED": ("random_seed", "int"),
     "JOBMOCK_TOKEN": ("token", "str"),

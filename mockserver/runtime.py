@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver import jsonio
 from mockserver.apis.base import ApiContext, Reply, VendorApi, json_reply
 from mockserver.clock import Clock, IdSource
 from mockserver.config import Config
@@ -150,7 +151,7 @@ class Runtime:
         refusal = api.authenticate(op, request)
         if refusal is not None:
             raise refusal
-        valid = validate_request(op, request, path_params)
+        valid = validate_request(op, request, path_params, schemas=self.config.validate)
         if isinstance(valid, list):
             outcome.issues = valid
             return api.render_issues(valid, op)
@@ -169,6 +170,8 @@ class Runtime:
 
     def _validated_response(self, api: VendorApi, op: Operation, reply: Reply,
                             outcome: _Outcome) -> Reply:
+        if not self.config.validate:
+            return reply
         violations = validate_response(op, reply.status, reply.content_type, reply.body,
                                        reply.headers)
         if not violations:
@@ -253,9 +256,7 @@ def _violation_body(op: Operation, violations: list[Issue]) -> dict[str, Any]:
 
 
 def _json_text(value: Any) -> str:
-    import json
-
     try:
-        return json.dumps(value, default=str)
+        return jsonio.dumps(value, default=str).decode("utf-8")
     except (TypeError, ValueError):
         return repr(value)

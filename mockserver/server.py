@@ -1,10 +1,18 @@
 """Run an app on a real socket: `jobmock serve`, the pytest plugin and integration tests.
 
-One process (`run_server`, `ServerThread`): Werkzeug's threaded server (one thread per
-connection). Several processes (`run_workers`, `jobmock serve --workers N`): gunicorn's
-``gthread`` workers, each with its own app on the one shared store (`sqlite:` or `redis://`).
-What each process keeps to itself: the journal, the faults, the virtual clock and the
-handler-crash list; everything in the store (the vendors' state) is shared.
+One process (`run_server`, `ServerThread`), on one of two WSGI servers, both in the process
+that holds the state (so every connection sees the same state):
+
+- `waitress` (the default of `jobmock serve`): a production server that keeps connections
+  alive and answers from a fixed pool of threads; about twice the requests per second of
+  Werkzeug's under the benchmark's load (`benchmarks/README.md`).
+- `werkzeug`: Flask's development server, one thread per connection, and a new connection
+  for every request (it answers `Connection: close`).
+
+Several processes (`run_workers`, `jobmock serve --workers N`): gunicorn's ``gthread``
+workers, each with its own app on the one shared store (`sqlite:` or `redis://`). What each
+process keeps to itself: the journal, the faults, the virtual clock and the handler-crash
+list; everything in the store (the vendors' state) is shared.
 """
 
 from __future__ import annotations
@@ -13,17 +21,31 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from mockserver.app import create_app, runtime_of
 from mockserver.config import Config
 from mockserver.dispatch import Dispatcher
 from mockserver.errors import ConfigError
 
-__all__ = ["ServerThread", "banner", "run_server", "run_workers", "start_dispatch"]
+__all__ = ["SERVERS", "ServerThread", "banner", "run_server", "run_workers",
+           "start_dispatch"]
+
+SERVERS = ("waitress", "werkzeug")
+WAITRESS_THREADS = 6
+
+
+class _Server(Protocol):
+    port: int
+
+    def serve_forever(self) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def banner(app: Flask, base: str) -> list[str]:
@@ -46,22 +68,21 @@ def banner(app: Flask, base: str) -> list[str]:
 
 
 def run_server(config: Config, host: str, port: int,
-               announce: Callable[[str], None] = print) -> None:
+               announce: Callable[[str], None] = print, server: str = "waitress") -> None:
     """Serve until interrupted."""
     app = create_app(config)
-    server = make_server(host, port, app, threaded=True)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    base = f"http://{_display_host(host)}:{server.server_port}"
+    running = _make_server(server, host, port, app)
+    base = f"http://{_display_host(host)}:{running.port}"
     for line in banner(app, base):
         announce(line)
     dispatcher = start_dispatch(app)
     try:
-        server.serve_forever()
+        running.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         dispatcher.stop()
-        server.server_close()
+        running.close()
 
 
 def run_workers(config: Config, host: str, port: int, workers: int, threads: int = 4,
@@ -115,20 +136,88 @@ def _display_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def _make_server(kind: str, host: str, port: int, app: Flask) -> _Server:
+    if kind == "waitress":
+        return _Waitress(host, port, app)
+    if kind == "werkzeug":
+        return _Werkzeug(host, port, app)
+    raise ValueError(f"unknown server {kind!r}; choose from {', '.join(SERVERS)}")
+
+
+class _Waitress:
+    """waitress on one listening socket; `shutdown` may be called from another thread."""
+
+    def __init__(self, host: str, port: int, app: Flask) -> None:
+        from waitress.server import create_server
+
+        # Under load, waitress warns about its task queue at every request: no terminal
+        # logging per request.
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+        self._server: Any = create_server(app, host=host, port=port, threads=WAITRESS_THREADS,
+                                          ident="jobmock", expose_tracebacks=False)
+        self.port = int(self._server.effective_port)
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def shutdown(self) -> None:
+        from waitress import wasyncore
+
+        server = self._server
+        server.task_dispatcher.shutdown()  # finish the requests in flight first
+        # Runs in the loop's own thread, which ends once its socket map is empty.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+
+    def close(self) -> None:
+        from waitress import wasyncore
+
+        self._server.task_dispatcher.shutdown()
+        wasyncore.close_all(self._server._map)
+
+
+class _NoDelayHandler(WSGIRequestHandler):
+    """Werkzeug writes headers and body separately: without TCP_NODELAY, the body may wait
+    for the client's delayed ACK."""
+
+    disable_nagle_algorithm = True
+
+
+class _Werkzeug:
+    """Werkzeug's threaded server."""
+
+    def __init__(self, host: str, port: int, app: Flask) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server = make_server(host, port, app, threaded=True,
+                                   request_handler=_NoDelayHandler)
+        self.port = int(self._server.server_port)
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever(poll_interval=0.05)
+
+    def shutdown(self) -> None:
+        self._server.shutdown()
+
+    def close(self) -> None:
+        self._server.server_close()
+
+
 class ServerThread:
-    """An app served on 127.0.0.1 in a background thread (port 0 picks a free port)."""
+    """An app served on 127.0.0.1 in a background thread (port 0 picks a free port).
+
+    Werkzeug by default (the pytest plugin and the tests): schemathesis' stateful phase
+    (tests/sdk/test_schemathesis.py) did not get to run within its budget on waitress on
+    this project's loaded machine, and did on Werkzeug; `server="waitress"` is supported."""
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0,
-                 dispatch: bool = False) -> None:
+                 server: str = "werkzeug", dispatch: bool = False) -> None:
         self.app = app
         self._dispatch = dispatch
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._server = _make_server(server, host, port, app)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="jobmock-server")
-        self.url = f"http://{_display_host(host)}:{self._server.server_port}"
+        self.url = f"http://{_display_host(host)}:{self._server.port}"
 
     def start(self) -> ServerThread:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._thread.start()
         if self._dispatch:
             start_dispatch(self.app)
@@ -138,5 +227,5 @@ class ServerThread:
         if self._dispatch:
             runtime_of(self.app).dispatcher.stop()
         self._server.shutdown()
-        self._server.server_close()
         self._thread.join(timeout=5)
+        self._server.close()

@@ -8,6 +8,7 @@ document; `load_spec(Path("my.yaml"))` loads a user's file. A broken document ra
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -18,8 +19,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
@@ -29,6 +32,7 @@ from mockserver.errors import SpecError
 
 __all__ = [
     "API_NAMES",
+    "CompiledSchema",
     "MediaType",
     "Operation",
     "Parameter",
@@ -57,6 +61,39 @@ _SpecLoader.yaml_implicit_resolvers = {
 }
 
 
+@dataclass(frozen=True, eq=False)
+class CompiledSchema:
+    """A schema compiled twice, once at load time: jsonschema-rs (Rust) answers whether an
+    instance is valid, and only when it is not does jsonschema walk it to explain why.
+
+    The answer is jsonschema's either way: a "valid" from the fast validator is trusted
+    (tests/unit/core/test_fast_validation.py shows the two agree on every example of the
+    specs and on generated data, formats being checked by jsonschema's own functions), and
+    an instance it rejects gets jsonschema's issues, or none if jsonschema finds none.
+    """
+
+    exact: Validator = field(repr=False)
+    fast: Any = field(repr=False)
+
+    @property
+    def schema(self) -> Any:
+        return self.exact.schema
+
+    def is_valid(self, instance: Any) -> bool:
+        return self._fast_valid(instance) or self.exact.is_valid(instance)
+
+    def iter_errors(self, instance: Any) -> Iterator[ValidationError]:
+        if self._fast_valid(instance):
+            return iter(())
+        return self.exact.iter_errors(instance)
+
+    def _fast_valid(self, instance: Any) -> bool:
+        try:
+            return bool(self.fast.is_valid(instance))
+        except (ValueError, TypeError, OverflowError):  # e.g. an integer beyond 64 bits
+            return False
+
+
 @dataclass(frozen=True)
 class Parameter:
     """A path, query, header or cookie parameter with its compiled validator."""
@@ -65,7 +102,7 @@ class Parameter:
     location: str
     required: bool
     schema: Mapping[str, Any]
-    validator: Validator
+    validator: CompiledSchema
     primitive: str
     item_primitive: str
     style: str
@@ -78,7 +115,7 @@ class MediaType:
     """One documented content type of a request or response body."""
 
     name: str
-    validator: Validator | None
+    validator: CompiledSchema | None
 
 
 @dataclass(frozen=True)
@@ -219,12 +256,14 @@ def _load_file(path: Path) -> Spec:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError(file, "/", f"cannot read the file: {exc.strerror}") from exc
-    document = _parse_yaml(file, text)
-    _check_refs(file, document)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    if not _known_valid(digest):
-        _check_openapi(file, document)
-        _remember_valid(digest)
+    document = _checked_before(digest)
+    if document is None:
+        document = _parse_yaml(file, text)
+        _check_refs(file, document)
+        if not _known_valid(digest):
+            _check_openapi(file, document)
+        _remember_valid(digest, document)
     return _compile(file, path.stem, document)
 
 
@@ -239,10 +278,22 @@ def _known_valid(digest: str) -> bool:
     return (_validity_cache() / digest).is_file()
 
 
-def _remember_valid(digest: str) -> None:
+def _checked_before(digest: str) -> dict[str, Any] | None:
+    """The parsed document with exactly this content, if it passed every check before and
+    was kept as JSON (reading JSON is several times faster than parsing the YAML)."""
+    try:
+        kept = json.loads((_validity_cache() / digest).read_bytes() or b"null")
+    except (OSError, ValueError):
+        return None
+    return kept if isinstance(kept, dict) else None
+
+
+def _remember_valid(digest: str, document: dict[str, Any]) -> None:
+    text = json.dumps(document)
+    exact = json.loads(text) == document  # e.g. a non-string key would come back changed
     try:
         _validity_cache().mkdir(parents=True, exist_ok=True)
-        (_validity_cache() / digest).touch()
+        (_validity_cache() / digest).write_text(text if exact else "", encoding="utf-8")
     except OSError:  # a read-only home only costs the check next time
         pass
 
@@ -331,18 +382,55 @@ class _Compiler:
         self.uri = f"urn:jobmock:spec:{name}"
         resource: Resource[Any] = DRAFT202012.create_resource(document)
         self.registry: Registry[Any] = Registry().with_resource(self.uri, resource)
+        self._fast_registry: Any = None
+        self._fast_formats = _format_functions(document)
 
     def validator(self, pointer: str) -> Validator:
-        schema = {"$ref": f"{self.uri}#{quote(pointer, safe='/~')}"}
+        """jsonschema's validator of the schema at `pointer` (resolving `$ref`s)."""
         return Draft202012Validator(
-            schema, registry=self.registry, format_checker=_FORMAT_CHECKER
+            self._reference(pointer), registry=self.registry, format_checker=_FORMAT_CHECKER
         )
+
+    def compiled(self, pointer: str) -> CompiledSchema:
+        """The schema at `pointer`, compiled for the hot path (`CompiledSchema`)."""
+        if self._fast_registry is None:
+            self._fast_registry = jsonschema_rs.Registry([(self.uri, dict(self.document))])
+        fast = jsonschema_rs.Draft202012Validator(
+            self._reference(pointer), registry=self._fast_registry, validate_formats=True,
+            formats=self._fast_formats)
+        return CompiledSchema(self.validator(pointer), fast)
+
+    def _reference(self, pointer: str) -> dict[str, str]:
+        return {"$ref": f"{self.uri}#{quote(pointer, safe='/~')}"}
 
     def resolved(self, node: Any) -> Any:
         """Follow `$ref`s at the top of `node` (not inside it)."""
         while isinstance(node, dict) and isinstance(node.get("$ref"), str):
             node = _resolve_pointer(self.document, node["$ref"][1:])
         return node
+
+
+def _format_functions(document: Mapping[str, Any]) -> dict[str, Any]:
+    """For every `format` the document names, jsonschema's own check (a name jsonschema does
+    not check passes), so that both validators agree on formats by construction."""
+
+    def check(name: str) -> Any:
+        return lambda value: _FORMAT_CHECKER.conforms(value, name)
+
+    return {name: check(name) for name in _format_names(document)}
+
+
+def _format_names(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if isinstance(node.get("format"), str):
+            found.add(node["format"])
+        for value in node.values():
+            found |= _format_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _format_names(value)
+    return found
 
 
 def _compile(file: str, stem: str, document: dict[str, Any]) -> Spec:
@@ -428,7 +516,7 @@ def _compile_parameter(c: _Compiler, pointer: str, param: dict[str, Any]) -> Par
         location=location,
         required=bool(param.get("required", location == "path")),
         schema=schema,
-        validator=c.validator(f"{pointer}/schema"),
+        validator=c.compiled(f"{pointer}/schema"),
         primitive=_primitive(schema),
         item_primitive=_primitive(items),
         style=style,
@@ -467,7 +555,7 @@ def _compile_content(c: _Compiler, pointer: str, owner: dict[str, Any]) -> dict[
     for name, spec in content.items():
         has_schema = isinstance(spec, dict) and "schema" in spec
         schema_pointer = f"{pointer}/content/{_escape(name)}/schema"
-        media[name] = MediaType(name, c.validator(schema_pointer) if has_schema else None)
+        media[name] = MediaType(name, c.compiled(schema_pointer) if has_schema else None)
     return media
 
 
