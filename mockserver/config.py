@@ -46,6 +46,9 @@ class Config:
     journal_size: int = 1000
     fixture: Any = None
     store: str = "memory:"
+    control_token: str | None = None
+    request_timeout: float = 30.0
+    max_items: int = 10_000
 
     def mount_of(self, api: str) -> str:
         """The URL prefix an API is served under (`/nimble` unless moved)."""
@@ -82,6 +85,12 @@ class Config:
             raise ConfigError(f"two APIs share a mount prefix: {prefixes}")
         if self.max_body_bytes < 1:
             raise ConfigError("max_body_bytes must be positive")
+        if self.request_timeout <= 0:
+            raise ConfigError("request_timeout must be positive (seconds)")
+        if self.max_items < 1:
+            raise ConfigError("max_items must be positive")
+        if self.control_token is not None and not self.control_token.strip():
+            raise ConfigError("control_token must not be empty")
 
 
 _ENV_SETTINGS = {
@@ -96,6 +105,10 @@ _ENV_SETTINGS = {
     "JOBMOCK_AUTH_TOKENS": ("auth_tokens", "list"),
     "JOBMOCK_NEMO_AUTH": ("nemo_auth", "bool"),
     "JOBMOCK_STORE": ("store", "str"),
+    "JOBMOCK_CONTROL_TOKEN": ("control_token", "str"),
+    "JOBMOCK_REQUEST_TIMEOUT": ("request_timeout", "float"),
+    "JOBMOCK_MAX_ITEMS": ("max_items", "int"),
+    "JOBMOCK_JOURNAL_SIZE": ("journal_size", "int"),
 }
 
 
@@ -119,6 +132,11 @@ def _parse(variable: str, text: str, kind: str) -> Any:
             return int(text)
         except ValueError:
             raise ConfigError(f"{variable}={text!r}: expected a whole number") from None
+    if kind == "float":
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(f"{variable}={text!r}: expected a number") from None
     if kind == "list":
         return tuple(t.strip() for t in text.split(",") if t.strip())
     return text

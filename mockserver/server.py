@@ -5,11 +5,16 @@ connection). Several processes (`run_workers`, `jobmock serve --workers N`): gun
 ``gthread`` workers, each with its own app on the one shared store (`sqlite:` or `redis://`).
 What each process keeps to itself: the journal, the faults, the virtual clock and the
 handler-crash list; everything in the store (the vendors' state) is shared.
+With Werkzeug, the hardened request handler of `mockserver.handler` (deadlines, protocol
+errors in the vendor's shape). A server on a non-loopback address refuses to start without a
+control token: the control API can reset or rewrite all state.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,8 +26,35 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from mockserver.app import create_app, runtime_of
 from mockserver.config import Config
 from mockserver.errors import ConfigError
+from mockserver.handler import request_handler
 
-__all__ = ["ServerThread", "banner", "run_server", "run_workers"]
+__all__ = ["ServerThread", "banner", "check_exposure", "is_loopback", "run_server",
+           "run_workers"]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address `host` names is a loopback address (127.0.0.0/8, ::1)."""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(
+        ipaddress.ip_address(str(a).split("%", 1)[0]).is_loopback for a in addresses)
+
+
+def check_exposure(config: Config, host: str) -> None:
+    """Refuse to serve on a non-loopback address while the control API is open to anyone."""
+    if config.control_token is None and not is_loopback(host):
+        raise ConfigError(
+            f"refusing to bind {host}: it is not a loopback address, and the control API "
+            "(/__jobmock: reset, state, faults) would be open to the network; set a control "
+            "token with --control-token or JOBMOCK_CONTROL_TOKEN, or bind 127.0.0.1")
+
+
+def _make_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
+    check_exposure(runtime_of(app).config, host)
+    return make_server(host, port, app, threaded=True, request_handler=request_handler(app))
 
 
 def banner(app: Flask, base: str) -> list[str]:
@@ -48,7 +80,7 @@ def run_server(config: Config, host: str, port: int,
                announce: Callable[[str], None] = print) -> None:
     """Serve until interrupted."""
     app = create_app(config)
-    server = make_server(host, port, app, threaded=True)
+    server = _make_server(app, host, port)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     base = f"http://{_display_host(host)}:{server.server_port}"
     for line in banner(app, base):
@@ -69,6 +101,7 @@ def run_workers(config: Config, host: str, port: int, workers: int, threads: int
     worker then builds its own app on the shared store."""
     from gunicorn.app.base import BaseApplication
 
+    check_exposure(config, host)
     first = create_app(config)  # checks the settings, creates the store, loads the fixture
     store = runtime_of(first).store
     shared = bool(getattr(store, "shared", False))
@@ -108,7 +141,7 @@ class ServerThread:
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._server: BaseWSGIServer = _make_server(app, host, port)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="jobmock-server")
         self.url = f"http://{_display_host(host)}:{self._server.server_port}"

@@ -1,0 +1,109 @@
+"""The HTTP request handler behind `jobmock serve`: Werkzeug's, hardened for hostile clients.
+
+- **Protocol errors in the vendor's shape.** What the HTTP layer refuses before the app runs
+  (414 request line too long, 431 header line too long or too many headers, 400 unparsable
+  request line, 505 unsupported HTTP version, 501 unknown transfer coding) is answered in the
+  shape of the API the path belongs to, never as http.server's HTML page, and always with a
+  status line (http.server omits it when the version could not be read).
+- **A deadline per request.** A client has `request_timeout` seconds to send its request line,
+  headers and body; then the connection is shut down. A client that sends one byte a second
+  (slowloris) holds one thread for at most that long, and other clients never wait for it.
+  The socket timeout (the same value) bounds every single read and write as well.
+- **No secret in the server log**: request lines are logged with credentials in the query
+  string masked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from flask import Flask
+from werkzeug.serving import WSGIRequestHandler
+
+from mockserver.app import REQUEST_READ, runtime_of, to_response
+from mockserver.journal import mask_text
+
+__all__ = ["request_handler"]
+
+
+def request_handler(app: Flask) -> type[WSGIRequestHandler]:
+    """A handler class for `make_server` bound to `app` (its runtime and its config)."""
+    runtime = runtime_of(app)
+
+    class Handler(_HardenedHandler):
+        timeout = runtime.config.request_timeout
+        render = staticmethod(runtime.protocol_error)
+
+    return Handler
+
+
+class _HardenedHandler(WSGIRequestHandler):
+    render: ClassVar[Any]  # Runtime.protocol_error of the app
+
+    def setup(self) -> None:
+        super().setup()
+        self._deadline = threading.Timer(self.timeout or 30.0, self._cut)
+        self._deadline.daemon = True
+        self._deadline.start()
+
+    def finish(self) -> None:
+        self._deadline.cancel()
+        super().finish()
+
+    def _cut(self) -> None:
+        """The request took too long to arrive: end the connection (the pending read sees
+        end-of-file, the thread moves on)."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def make_environ(self) -> Any:
+        environ = super().make_environ()
+        environ[REQUEST_READ] = self._deadline.cancel
+        return environ
+
+    def run_wsgi(self) -> None:
+        coding = self.headers.get("Transfer-Encoding")
+        if coding is not None and coding.strip().lower() != "chunked":
+            self.close_connection = True
+            self.send_error(501, f"Transfer-Encoding {coding.strip()[:60]!r} is not "
+                            "implemented; send the body with Content-Length or chunked")
+            return
+        super().run_wsgi()
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """Like http.server's, with a body in the API's shape instead of an HTML page."""
+        if self.request_version in ("HTTP/0.9", ""):
+            self.request_version = "HTTP/1.0"  # so that a status line and headers are sent
+        method, path = self._target()
+        text = message or explain or self.responses.get(code, ("Error",))[0]
+        response = to_response(self.render(method, path, code, text))
+        body = response.get_data()
+        self.close_connection = True
+        self.send_response(code)
+        for name, value in response.headers.items():
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+
+    def _target(self) -> tuple[str, str]:
+        """Method and path of the request line, as far as they can be read."""
+        words = bytes(getattr(self, "raw_requestline", b"")).decode("latin-1").split()
+        method = words[0] if words else ""
+        try:
+            path = urlsplit(words[1]).path if len(words) > 1 else ""
+        except ValueError:
+            path = ""
+        return method, path
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        super().log(type, "%s", mask_text(message % args if args else message))
