@@ -21,6 +21,7 @@ from mockserver.config import Config
 from mockserver.errors import ApiError, Issue
 from mockserver.faults import FaultBook
 from mockserver.journal import Journal, JournalEntry, mask_headers, mask_query, preview
+from mockserver.limits import LimitedStore
 from mockserver.spec import Operation
 from mockserver.store import Store, open_store
 from mockserver.validation import (
@@ -61,7 +62,7 @@ class Runtime:
 
     def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
-        self.store = store or open_store(config.store)
+        self.store: Store = LimitedStore(store or open_store(config.store), config.max_items)
         self.clock = Clock(virtual=config.virtual_clock or config.random_seed is not None)
         self.ids = IdSource(config.random_seed, stream=self.store.process_number())
         self.journal = Journal(config.journal_size)
