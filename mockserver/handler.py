@@ -9,6 +9,9 @@
   headers and body; then the connection is shut down. A client that sends one byte a second
   (slowloris) holds one thread for at most that long, and other clients never wait for it.
   The socket timeout (the same value) bounds every single read and write as well.
+- **No wait for an idle client after the answer.** Werkzeug drains what is left of a request
+  after answering (e.g. the rest of an oversize body) with one 10 MB read that blocks until
+  the client closes; here that read takes only what has already arrived.
 - **No secret in the server log**: request lines are logged with credentials in the query
   string masked.
 """
@@ -35,7 +38,8 @@ def request_handler(app: Flask) -> type[WSGIRequestHandler]:
     runtime = runtime_of(app)
 
     class Handler(_HardenedHandler):
-        timeout = runtime.config.request_timeout
+        deadline_seconds = runtime.config.request_timeout
+        timeout = runtime.config.request_timeout + 1  # the deadline (408) comes first
         render = staticmethod(runtime.protocol_error)
 
     return Handler
@@ -43,10 +47,13 @@ def request_handler(app: Flask) -> type[WSGIRequestHandler]:
 
 class _HardenedHandler(WSGIRequestHandler):
     render: ClassVar[Any]  # Runtime.protocol_error of the app
+    deadline_seconds: ClassVar[float] = 30.0
+    _answering = False
 
     def setup(self) -> None:
         super().setup()
-        self._deadline = threading.Timer(self.timeout or 30.0, self._cut)
+        self.rfile = _NoBlockingDrain(self.rfile)  # type: ignore[assignment]
+        self._deadline = threading.Timer(self.deadline_seconds, self._cut)
         self._deadline.daemon = True
         self._deadline.start()
 
@@ -55,11 +62,29 @@ class _HardenedHandler(WSGIRequestHandler):
         super().finish()
 
     def _cut(self) -> None:
-        """The request took too long to arrive: end the connection (the pending read sees
-        end-of-file, the thread moves on)."""
+        """The request took too long to arrive: answer 408 (unless an answer has begun) and
+        end the connection; the pending read sees end-of-file and the thread moves on."""
         self.close_connection = True
+        if not self._answering:
+            with contextlib.suppress(OSError):
+                self.connection.sendall(self._timeout_answer())
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _timeout_answer(self) -> bytes:
+        method, path = self._target()
+        response = to_response(self.render(method, path, 408, "Request Timeout: the request "
+                               f"did not arrive within {self.deadline_seconds:g} s"))
+        body = response.get_data()
+        head = ["HTTP/1.1 408 Request Timeout", f"Content-Length: {len(body)}",
+                "Connection: close"]
+        head += [f"{k}: {v}" for k, v in response.headers.items()
+                 if k.lower() not in ("content-length", "connection")]
+        return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._answering = True
+        super().send_response(code, message)
 
     def make_environ(self) -> Any:
         environ = super().make_environ()
@@ -107,3 +132,28 @@ class _HardenedHandler(WSGIRequestHandler):
 
     def log(self, type: str, message: str, *args: Any) -> None:
         super().log(type, "%s", mask_text(message % args if args else message))
+
+
+class _NoBlockingDrain:
+    """The connection's input, except that Werkzeug's post-response drain (one read of
+    `_DRAIN_READ` bytes, done while the socket is readable) returns what has arrived instead of
+    blocking until the client sends 10 MB or closes."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size == _DRAIN_READ:
+            try:
+                data: bytes = self._inner.read1(65536)
+            except OSError:  # timed out or shut down: nothing more to drain
+                return b""
+            return data
+        data = self._inner.read(size)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+_DRAIN_READ = 10_000_000  # the size werkzeug.serving's drain asks for
