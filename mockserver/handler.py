@@ -86,6 +86,22 @@ class _HardenedHandler(WSGIRequestHandler):
         self._answering = True
         super().send_response(code, message)
 
+    def parse_request(self) -> bool:
+        """As http.server's, but empty lines before the request line are skipped, as RFC 9112
+        section 2.2 asks (http.server closes the connection without an answer)."""
+        line = bytes(getattr(self, "raw_requestline", b""))
+        for _ in range(_MAX_EMPTY_LINES):
+            if line not in (b"\r\n", b"\n"):
+                break
+            line = self.raw_requestline = self.rfile.readline(65537)
+        if len(line) > 65536:
+            self.send_error(414)
+            return False
+        if line in (b"\r\n", b"\n"):
+            self.send_error(400, "Bad request: only empty lines")
+            return False
+        return super().parse_request()
+
     def make_environ(self) -> Any:
         environ = super().make_environ()
         environ[REQUEST_READ] = self._deadline.cancel
@@ -157,3 +173,4 @@ class _NoBlockingDrain:
 
 
 _DRAIN_READ = 10_000_000  # the size werkzeug.serving's drain asks for
+_MAX_EMPTY_LINES = 8  # empty lines skipped before a request line

@@ -133,3 +133,12 @@ def test_hostile_query_values(server: Watched, query: str) -> None:
     answer = send_raw(server.port, request_bytes("GET", f"/nimble/v1/jobs/runs?{query}",
                                                  AUTH["nimble"]))
     assert 400 <= answer.status < 500, answer.raw[:300]
+
+
+def test_empty_lines_before_the_request_line_are_skipped(server: Watched) -> None:
+    """RFC 9112 section 2.2 (found by the raw-HTTP fuzzer: http.server closed silently)."""
+    answer = send_raw(server.port, b"\r\n\n" + request_bytes("GET", "/nimble/v1/jobs",
+                                                             AUTH["nimble"]))
+    assert answer.status == 200
+    only_blank = send_raw(server.port, b"\r\n" * 20)
+    assert only_blank.status == 400
