@@ -90,6 +90,7 @@ class _HardenedHandler(WSGIRequestHandler):
         """As http.server's, but empty lines before the request line are skipped, as RFC 9112
         section 2.2 asks (http.server closes the connection without an answer)."""
         line = bytes(getattr(self, "raw_requestline", b""))
+        self.command, self.request_version, self.requestline = "", "HTTP/1.0", ""
         for _ in range(_MAX_EMPTY_LINES):
             if line not in (b"\r\n", b"\n"):
                 break
