@@ -150,9 +150,12 @@ def _scheme_header(scheme: Mapping[str, Any], creds: Credentials) -> dict[str, s
 
 @dataclass
 class ControlClient:
-    """The mock's control API (`/__jobmock`), when the target is a jobmock server."""
+    """The mock's control API (`/__jobmock`), when the target is a jobmock server.
+
+    `token` is the server's control token, when it has one (sent as a bearer token)."""
 
     transport: Transport
+    token: str | None = None
 
     def reset(self, api: str | None = None) -> None:
         body = json.dumps({"api": api} if api else {}).encode()
@@ -173,14 +176,18 @@ class ControlClient:
 
     def healthy(self) -> bool:
         try:
-            _, received = self.transport.send("GET", "/health")
+            _, received = self.transport.send("GET", "/health", None, self._auth())
         except OSError:
             return False
         return received.status == 200 and b'"status":"ok"' in received.body.replace(b" ", b"")
 
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
     def _post(self, path: str, body: bytes) -> Received:
         _, received = self.transport.send("POST", path, None,
-                                          {"Content-Type": "application/json"}, body)
+                                          {"Content-Type": "application/json", **self._auth()},
+                                          body)
         if received.status != 200:
             raise RuntimeError(f"control API {path} answered {received.status}: "
                                f"{received.text[:300]}")

@@ -9,11 +9,14 @@ Fixtures:
 Options (group "jobmock"): `--jobmock-base-url` runs the contract suites (`StateMachine.TestCase`
 classes) against another server instead of the in-process mock: a jobmock-style server root
 whose APIs live under `/<name>`, or `NAME=URL` (repeatable) for one API's own base URL.
-`--jobmock-token`, `--jobmock-api-key`, `--jobmock-basic` set the credentials sent.
+`--jobmock-token`, `--jobmock-api-key`, `--jobmock-basic` set the credentials sent;
+`--jobmock-control-token` (or JOBMOCK_CONTROL_TOKEN) is the control token of a server that has
+one.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +33,7 @@ BASE_URL = "--jobmock-base-url"
 TOKEN = "--jobmock-token"
 API_KEY = "--jobmock-api-key"
 BASIC = "--jobmock-basic"
+CONTROL_TOKEN = "--jobmock-control-token"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(TOKEN, default=None, help="bearer token the suites send")
     group.addoption(API_KEY, default=None, help="x-api-key the suites send")
     group.addoption(BASIC, default=None, metavar="USER:PASS", help="basic credentials to send")
+    group.addoption(CONTROL_TOKEN, default=os.environ.get("JOBMOCK_CONTROL_TOKEN"),
+                    help="control token of the server's /__jobmock API, when it has one")
 
 
 def _credentials(config: pytest.Config) -> Credentials:
@@ -60,7 +66,8 @@ def pytest_configure(config: pytest.Config) -> None:
         pairs = [(name, url)] if sep and name in API_NAMES else [
             (api, f"{value.rstrip('/')}/{api}") for api in API_NAMES]
         for api, base in pairs:
-            context = use_target(http_target(api, base, _credentials(config)))
+            context = use_target(http_target(api, base, _credentials(config),
+                                             control_token=config.getoption(CONTROL_TOKEN)))
             context.__enter__()
             stack.append(context)
     config._jobmock_targets = stack  # type: ignore[attr-defined]

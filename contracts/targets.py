@@ -49,9 +49,11 @@ class Target:
 
 def http_target(api: str, base_url: str, credentials: Credentials | None = None,
                 control_url: str | None = None, readonly: bool = False,
-                timeout: float = 10.0) -> Target:
-    """A target over real HTTP; the control API is probed when `control_url` is not given."""
-    control = _probe_control(control_url or _server_root(base_url) + "/__jobmock", timeout)
+                timeout: float = 10.0, control_token: str | None = None) -> Target:
+    """A target over real HTTP; the control API is probed when `control_url` is not given
+    (with `control_token` when the server has one)."""
+    control = _probe_control(control_url or _server_root(base_url) + "/__jobmock", timeout,
+                             control_token)
     return Target(api, HttpTransport(base_url, timeout), credentials or Credentials(),
                   control, readonly)
 
@@ -61,8 +63,8 @@ def _server_root(base_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _probe_control(url: str, timeout: float) -> ControlClient | None:
-    control = ControlClient(HttpTransport(url, min(timeout, 3.0)))
+def _probe_control(url: str, timeout: float, token: str | None) -> ControlClient | None:
+    control = ControlClient(HttpTransport(url, min(timeout, 3.0)), token)
     return control if control.healthy() else None
 
 

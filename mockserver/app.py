@@ -22,7 +22,9 @@ from mockserver.control import CONTROL_PREFIX, control_blueprint
 from mockserver.runtime import Runtime
 from mockserver.validation import MISSING, HttpRequest
 
-__all__ = ["create_app", "runtime_of"]
+__all__ = ["REQUEST_READ", "create_app", "runtime_of"]
+
+REQUEST_READ = "jobmock.request_read"  # environ key the server sets: call once the body is in
 
 log = logging.getLogger("jobmock")
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
@@ -41,6 +43,7 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["anypath"] = _AnyPath
     app.add_url_rule("/", "mocked_root", _mocked_view(runtime), methods=_METHODS)
     app.add_url_rule("/<anypath:_rest>", "mocked", _mocked_view(runtime), methods=_METHODS)
+    app.before_request(_read_request)
     app.register_error_handler(HTTPException, _http_error_handler(runtime))
     app.register_error_handler(Exception, _crash_handler(runtime))
     return app
@@ -51,6 +54,17 @@ class _AnyPath(PathConverter):
     (Werkzeug's `path` uses `.`, which stops at a newline, and the request would miss)."""
 
     regex = r"[^/](?s:.)*?"
+
+
+def _read_request() -> None:
+    """Read the whole body first (413 past the limit), then tell the server the request has
+    arrived, which ends its deadline for slow clients (`mockserver.handler`)."""
+    request.get_data(cache=True)
+    request.environ.get(REQUEST_READ, _nothing)()
+
+
+def _nothing() -> None:
+    return None
 
 
 def runtime_of(app: Flask) -> Runtime:

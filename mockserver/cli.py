@@ -158,17 +158,31 @@ def _read_fixture(path: Path | None) -> Any:
               default="waitress", show_default=True, envvar="JOBMOCK_SERVER",
               help="WSGI server of a single process: waitress (keep-alive, a thread pool) or "
                    "Werkzeug's development server (--workers uses gunicorn).")
+@click.option("--control-token", envvar="JOBMOCK_CONTROL_TOKEN",
+              help="Require this token on the control API (/__jobmock) as 'Authorization: "
+                   "Bearer' or 'x-jobmock-control-token'. Needed to bind a non-loopback "
+                   "--host.")
+@click.option("--request-timeout", type=click.FloatRange(min=0.1),
+              envvar="JOBMOCK_REQUEST_TIMEOUT",
+              help="Seconds a client has to send its whole request (default 30).")
+@click.option("--max-items", type=click.IntRange(1), envvar="JOBMOCK_MAX_ITEMS",
+              help="Items one tenant (workspace, project, queue...) may store in one "
+                   "collection (default 10000); past it, the vendor's 429.")
 def serve(host: str, port: int, apis: tuple[str, ...], mounts: tuple[str, ...], strict: bool,
           no_validate: bool, fixture: Path | None, random_seed: int | None, token: str | None,
           api_key: str | None, basic: str | None, nemo_auth: bool | None,
           max_body_bytes: int | None, store: str | None, workers: int, threads: int,
           freeze: bool, run_seconds: float, call_hosts: tuple[str, ...],
-          sap_async_timeout: float, server: str) -> None:
+          sap_async_timeout: float, server: str, control_token: str | None,
+          request_timeout: float | None, max_items: int | None) -> None:
     """Serve the mocked APIs, each under its own prefix (/sap, /nemo, ...).
 
     The mock also calls your code: registered BullMQ workers get jobs, SAP schedules call
     their action URL, Intuned delivers to webhooks, Nimble cron schedules start runs; runs
     and jobs finish by themselves after --run-seconds unless --freeze.
+
+    On a non-loopback --host (e.g. 0.0.0.0) the server refuses to start without
+    --control-token: the control API can reset and rewrite all state.
     """
     settings = _serve_settings(apis, mounts, strict, fixture, random_seed, token, api_key, basic,
                                nemo_auth, max_body_bytes)
@@ -181,6 +195,9 @@ def serve(host: str, port: int, apis: tuple[str, ...], mounts: tuple[str, ...], 
         settings["call_hosts"] = call_hosts
     if no_validate:
         settings["validate"] = False
+    limits = {"control_token": control_token, "request_timeout": request_timeout,
+              "max_items": max_items}
+    settings.update({k: v for k, v in limits.items() if v is not None})
     try:
         config = Config.load(settings)
         from mockserver.server import run_server, run_workers
@@ -241,10 +258,12 @@ def _serve_settings(apis: tuple[str, ...], mounts: tuple[str, ...], strict: bool
 @click.option("--no-stateful", is_flag=True, help="Skip the model-based (stateful) suite.")
 @click.option("--shrink-seconds", default=30, show_default=True, type=click.IntRange(0),
               help="Time spent shrinking a failure to its shortest reproduction.")
+@click.option("--control-token", envvar="JOBMOCK_CONTROL_TOKEN",
+              help="Control token of the server's /__jobmock API, when it has one.")
 def test_command(apis: tuple[str, ...], base_url: str | None, control_url: str | None,
                  token: str, api_key: str, basic: str, max_examples: int, seed: int | None,
                  junit_xml: Path | None, readonly: bool, operations: str,
-                 no_stateful: bool, shrink_seconds: int) -> None:
+                 no_stateful: bool, shrink_seconds: int, control_token: str | None) -> None:
     """Run the contract suites against the mock or a real implementation.
 
     Exit status: 0 when every contract holds, 1 when one fails, 2 for usage errors.
@@ -262,7 +281,8 @@ def test_command(apis: tuple[str, ...], base_url: str | None, control_url: str |
     options = Options(max_examples, seed, readonly, operations, not no_stateful, shrink_seconds)
     reports = []
     for api in apis or API_NAMES:
-        target = _test_target(api, base_url, control_url, credentials, readonly)
+        target = _test_target(api, base_url, control_url, credentials, readonly,
+                              control_token)
         click.echo(f"{api}: testing {target.transport.base_url}"
                    f"{'' if target.control else ' (no control API found)'}")
         reports.append(run_suites(target, options, partial(_echo_progress, api)))
@@ -283,11 +303,12 @@ def _echo_progress(api: str, outcome: Any) -> None:
 
 
 def _test_target(api: str, base_url: str | None, control_url: str | None,
-                 credentials: Any, readonly: bool) -> Any:
+                 credentials: Any, readonly: bool, control_token: str | None = None) -> Any:
     from contracts.targets import http_target, local_target
 
     if base_url is None:
         target = local_target(api, readonly=readonly)
         target.credentials = credentials
         return target
-    return http_target(api, base_url, credentials, control_url, readonly)
+    return http_target(api, base_url, credentials, control_url, readonly,
+                       control_token=control_token)

@@ -54,6 +54,9 @@ class Config:
     sap_async_timeout: float = 1800.0
     # Hosts the mock may call (worker endpoints, action URLs, webhooks); "*" allows any.
     call_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+    control_token: str | None = None
+    request_timeout: float = 30.0
+    max_items: int = 10_000
 
     def mount_of(self, api: str) -> str:
         """The URL prefix an API is served under (`/nimble` unless moved)."""
@@ -95,6 +98,12 @@ class Config:
         for name in ("run_seconds", "settle_seconds", "sap_async_timeout"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative")
+        if self.request_timeout <= 0:
+            raise ConfigError("request_timeout must be positive (seconds)")
+        if self.max_items < 1:
+            raise ConfigError("max_items must be positive")
+        if self.control_token is not None and not self.control_token.strip():
+            raise ConfigError("control_token must not be empty")
 
 
 _ENV_SETTINGS = {
@@ -114,6 +123,10 @@ _ENV_SETTINGS = {
     "JOBMOCK_RUN_SECONDS": ("run_seconds", "float"),
     "JOBMOCK_SAP_ASYNC_TIMEOUT": ("sap_async_timeout", "float"),
     "JOBMOCK_CALL_HOSTS": ("call_hosts", "list"),
+    "JOBMOCK_CONTROL_TOKEN": ("control_token", "str"),
+    "JOBMOCK_REQUEST_TIMEOUT": ("request_timeout", "float"),
+    "JOBMOCK_MAX_ITEMS": ("max_items", "int"),
+    "JOBMOCK_JOURNAL_SIZE": ("journal_size", "int"),
 }
 
 
@@ -141,7 +154,7 @@ def _parse(variable: str, text: str, kind: str) -> Any:
         try:
             return float(text)
         except ValueError:
-            raise ConfigError(f"{variable}={text!r}: expected a number of seconds") from None
+            raise ConfigError(f"{variable}={text!r}: expected a number") from None
     if kind == "list":
         return tuple(t.strip() for t in text.split(",") if t.strip())
     return text

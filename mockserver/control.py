@@ -14,16 +14,18 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from mockserver.apis.base import Reply, json_reply
+from mockserver.apis.base import Reply, bearer_of, json_reply, secret_equals
 from mockserver.errors import ApiError, ConfigError
 from mockserver.faults import Fault
 from mockserver.runtime import Runtime
 from mockserver.spec import Spec, load_spec, spec_path
 from mockserver.validation import HttpRequest, ValidRequest, validate_request, validate_response
 
-__all__ = ["CONTROL_PREFIX", "control_blueprint", "control_spec"]
+__all__ = ["CONTROL_PREFIX", "CONTROL_TOKEN_HEADER", "control_blueprint", "control_spec",
+           "control_token_accepted"]
 
 CONTROL_PREFIX = "/__jobmock"
+CONTROL_TOKEN_HEADER = "x-jobmock-control-token"
 View = Callable[[Runtime, ValidRequest], Reply]
 
 
@@ -55,6 +57,10 @@ def _wrap(runtime: Runtime, spec: Spec, operation_id: str, view: View) -> Callab
             headers={k.lower(): v for k, v in request.headers.items()},
             body=request.get_data(cache=True),
         )
+        if not control_token_accepted(runtime.config.control_token, incoming):
+            return to_response(json_reply(401, {
+                "error": "this server's control API needs its control token: send "
+                         f"Authorization: Bearer <token> or {CONTROL_TOKEN_HEADER}: <token>"}))
         valid = validate_request(op, incoming, path_params)
         if isinstance(valid, list):
             return to_response(json_reply(400, {"error": "invalid control request",
@@ -71,6 +77,17 @@ def _wrap(runtime: Runtime, spec: Spec, operation_id: str, view: View) -> Callab
         return to_response(reply)
 
     return endpoint
+
+
+def control_token_accepted(expected: str | None, request: HttpRequest) -> bool:
+    """True when no control token is set, or the request carries it (compared in constant
+    time) as a bearer token or in the `x-jobmock-control-token` header."""
+    if expected is None:
+        return True
+    given = request.headers.get(CONTROL_TOKEN_HEADER)
+    if given is None:
+        given = bearer_of(request)
+    return secret_equals(given, expected)
 
 
 def _health(runtime: Runtime, valid: ValidRequest) -> Reply:

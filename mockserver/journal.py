@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Journal", "JournalEntry", "mask_headers"]
+__all__ = ["Journal", "JournalEntry", "is_secret_name", "mask_headers", "mask_query",
+           "mask_text"]
 
-_SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "set-cookie"})
+MASK = "***"
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie",
+                             "set-cookie"})
+# Any header or query parameter whose name says it carries a credential.
+_SECRET_WORDS = re.compile(r"token|secret|passw|api[-_]?key|apikey|auth|session|signature|"
+                           r"jwt|credential|^key$|^sig$", re.IGNORECASE)
+_SECRET_PAIR = re.compile(r"([?&;]|^)([^=&\s;?]+)=([^&\s;#]*)")
 _BODY_PREVIEW = 4096
 
 
@@ -41,14 +50,71 @@ class JournalEntry:
         return asdict(self)
 
 
+def is_secret_name(name: str) -> bool:
+    """Whether a header or query parameter of this name carries a credential."""
+    return name.lower() in _SECRET_HEADERS or bool(_SECRET_WORDS.search(name))
+
+
 def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Copy of `headers` with credentials replaced by `***`."""
-    return {k: ("***" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
+    return {k: (MASK if is_secret_name(k) else v) for k, v in headers.items()}
+
+
+def mask_query(query: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Copy of a parsed query string with credential-like parameters replaced by `***`."""
+    return {k: ([MASK] * len(v) if is_secret_name(k) else list(v)) for k, v in query.items()}
+
+
+def mask_text(text: str) -> str:
+    """`GET /x?token=abc&page=2` → `GET /x?token=***&page=2` (for log lines)."""
+    return _SECRET_PAIR.sub(
+        lambda m: f"{m[1]}{m[2]}={MASK}" if is_secret_name(m[2]) else m[0], text)
 
 
 def preview(body: bytes | str) -> str:
+    """The body as the journal keeps it: credential-named JSON fields masked, truncated."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = _mask_json(text)
     return text if len(text) <= _BODY_PREVIEW else text[:_BODY_PREVIEW] + "…"
+
+
+def _mask_json(text: str) -> str:
+    """Mask string values under credential-like keys (a worker's `Authorization` header, a
+    webhook's token); text that is not JSON is kept as it is."""
+    if not text.lstrip().startswith(("{", "[")):
+        return text
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    if not _has_secret(value):
+        return text
+    try:
+        return json.dumps(_masked(value), ensure_ascii=False)
+    except RecursionError:
+        return "(not shown: holds a credential and is nested too deeply to mask)"
+
+
+def _has_secret(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if any(is_secret_name(str(k)) and isinstance(v, str) for k, v in node.items()):
+                return True
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return False
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (MASK if is_secret_name(str(k)) and isinstance(v, str) else _masked(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
 
 
 class Journal:

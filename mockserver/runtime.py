@@ -22,7 +22,8 @@ from mockserver.config import Config
 from mockserver.dispatch import Dispatcher, Outbound
 from mockserver.errors import ApiError, Issue
 from mockserver.faults import FaultBook
-from mockserver.journal import Journal, JournalEntry, mask_headers, preview
+from mockserver.journal import Journal, JournalEntry, mask_headers, mask_query, preview
+from mockserver.limits import LimitedStore
 from mockserver.spec import Operation
 from mockserver.store import Store, open_store
 from mockserver.validation import (
@@ -63,7 +64,7 @@ class Runtime:
 
     def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
-        self.store = store or open_store(config.store)
+        self.store: Store = LimitedStore(store or open_store(config.store), config.max_items)
         self.clock = Clock(virtual=config.virtual_clock or config.random_seed is not None)
         self.ids = IdSource(config.random_seed, stream=self.store.process_number())
         self.journal = Journal(config.journal_size)
@@ -120,11 +121,25 @@ class Runtime:
             error = ApiError(status, description)
         op = route.operation
         outcome = _Outcome(op=op)
-        reply = api.render_error(error, op)
+        if status == 400 and op is not None:  # an unreadable body (e.g. broken chunks)
+            outcome.issues = [Issue(("body",), f"unreadable body: {description}",
+                                    "json_invalid")]
+            reply = api.render_issues(outcome.issues, op)
+        else:
+            reply = api.render_error(error, op)
         if op is not None:
             reply = self._validated_response(api, op, reply, outcome)
         self._record(api, request, reply, outcome, time.perf_counter())
         return reply
+
+    def protocol_error(self, method: str, path: str, status: int, message: str) -> Reply:
+        """An answer to a request the HTTP layer could not parse (414, 431, 501, 505...):
+        in the shape of the API the path belongs to when it can be told, else plain JSON.
+        Not validated against an operation: no operation was matched."""
+        found = self.api_for(path) if path.startswith("/") else None
+        if found is None:
+            return json_reply(status, {"error": message})
+        return found[0].render_error(ApiError(status, message), None)
 
     # -- the pipeline -------------------------------------------------------------------------
 
@@ -200,7 +215,7 @@ class Runtime:
             seq=self.journal.next_seq(), api=api.name,
             operation=outcome.op.operation_id if outcome.op else None,
             method=request.method, path=request.path,
-            query={k: list(v) for k, v in request.query.items()},
+            query=mask_query(request.query),
             request_headers=mask_headers(request.headers), request_body=preview(request.body),
             status=reply.status, response_body=body,
             request_issues=[i.describe() for i in outcome.issues],

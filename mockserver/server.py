@@ -5,34 +5,43 @@ that holds the state (so every connection sees the same state):
 
 - `waitress` (the default of `jobmock serve`): a production server that keeps connections
   alive and answers from a fixed pool of threads; about twice the requests per second of
-  Werkzeug's under the benchmark's load (`benchmarks/README.md`).
-- `werkzeug`: Flask's development server, one thread per connection, and a new connection
-  for every request (it answers `Connection: close`).
+  Werkzeug's under the benchmark's load (`benchmarks/README.md`). It buffers each request
+  before a thread sees it, so a slow client holds no thread; protocol errors get waitress'
+  own plain-text answers.
+- `werkzeug` (the pytest plugin, the tests, `--server werkzeug`): one thread per connection,
+  with the hardened request handler of `mockserver.handler` (request deadline, protocol
+  errors in the vendor's shape).
 
 Several processes (`run_workers`, `jobmock serve --workers N`): gunicorn's ``gthread``
 workers, each with its own app on the one shared store (`sqlite:` or `redis://`). What each
 process keeps to itself: the journal, the faults, the virtual clock and the handler-crash
 list; everything in the store (the vendors' state) is shared.
+
+Whatever the server, one on a non-loopback address refuses to start without a control token:
+the control API can reset or rewrite all state.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
 from flask import Flask
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
 
 from mockserver.app import create_app, runtime_of
 from mockserver.config import Config
 from mockserver.dispatch import Dispatcher
 from mockserver.errors import ConfigError
+from mockserver.handler import request_handler
 
-__all__ = ["SERVERS", "ServerThread", "banner", "run_server", "run_workers",
-           "start_dispatch"]
+__all__ = ["SERVERS", "ServerThread", "banner", "check_exposure", "is_loopback", "run_server",
+           "run_workers", "start_dispatch"]
 
 SERVERS = ("waitress", "werkzeug")
 WAITRESS_THREADS = 6
@@ -46,6 +55,26 @@ class _Server(Protocol):
     def shutdown(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address `host` names is a loopback address (127.0.0.0/8, ::1)."""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(
+        ipaddress.ip_address(str(a).split("%", 1)[0]).is_loopback for a in addresses)
+
+
+def check_exposure(config: Config, host: str) -> None:
+    """Refuse to serve on a non-loopback address while the control API is open to anyone."""
+    if config.control_token is None and not is_loopback(host):
+        raise ConfigError(
+            f"refusing to bind {host}: it is not a loopback address, and the control API "
+            "(/__jobmock: reset, state, faults) would be open to the network; set a control "
+            "token with --control-token or JOBMOCK_CONTROL_TOKEN, or bind 127.0.0.1")
 
 
 def banner(app: Flask, base: str) -> list[str]:
@@ -93,6 +122,7 @@ def run_workers(config: Config, host: str, port: int, workers: int, threads: int
     worker then builds its own app on the shared store."""
     from gunicorn.app.base import BaseApplication
 
+    check_exposure(config, host)
     first = create_app(config)  # checks the settings, creates the store, loads the fixture
     store = runtime_of(first).store
     shared = bool(getattr(store, "shared", False))
@@ -137,6 +167,7 @@ def _display_host(host: str) -> str:
 
 
 def _make_server(kind: str, host: str, port: int, app: Flask) -> _Server:
+    check_exposure(runtime_of(app).config, host)
     if kind == "waitress":
         return _Waitress(host, port, app)
     if kind == "werkzeug":
@@ -175,20 +206,13 @@ class _Waitress:
         wasyncore.close_all(self._server._map)
 
 
-class _NoDelayHandler(WSGIRequestHandler):
-    """Werkzeug writes headers and body separately: without TCP_NODELAY, the body may wait
-    for the client's delayed ACK."""
-
-    disable_nagle_algorithm = True
-
-
 class _Werkzeug:
-    """Werkzeug's threaded server."""
+    """Werkzeug's threaded server, with the hardened handler of `mockserver.handler`."""
 
     def __init__(self, host: str, port: int, app: Flask) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = make_server(host, port, app, threaded=True,
-                                   request_handler=_NoDelayHandler)
+                                   request_handler=request_handler(app))
         self.port = int(self._server.server_port)
 
     def serve_forever(self) -> None:

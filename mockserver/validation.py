@@ -8,6 +8,7 @@ every validator was compiled by `mockserver.spec` at load time.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ class _Missing:
 MISSING: Any = _Missing()
 _INT = re.compile(r"[+-]?\d+")
 _DEEP_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])+)$")
+MAX_JSON_DEPTH = 64  # nesting levels of arrays and objects a JSON body may have
+MAX_INT_DIGITS = 4300  # Python's own limit for converting digits to an int
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,9 @@ def _scalar(kind: str, text: str) -> Any:
         if not _INT.fullmatch(text.strip()):
             raise ValueError(
                 "Input should be a valid integer, unable to parse string as an integer")
+        if len(text.strip().lstrip("+-")) > MAX_INT_DIGITS:
+            raise ValueError(f"Input should be a valid integer of at most {MAX_INT_DIGITS} "
+                             "digits")
         return int(text)
     if kind == "number":
         try:
@@ -178,6 +184,8 @@ def _scalar(kind: str, text: str) -> Any:
         except ValueError:
             raise ValueError(
                 "Input should be a valid number, unable to parse string as a number") from None
+        if not math.isfinite(number):
+            raise ValueError("Input should be a finite number")
         return int(number) if number.is_integer() and _INT.fullmatch(text.strip()) else number
     if kind == "boolean":
         lowered = text.lower()
@@ -224,6 +232,13 @@ def _request_media(op: Operation, content_type: str | None) -> MediaType | None:
 
 
 def _decode(media: str, raw: bytes, issues: list[Issue]) -> Any:
+    """The body as text (or JSON for JSON media types); an issue when it cannot be read.
+
+    Hostile JSON is refused here, before any schema or handler sees it: nesting deeper than
+    `MAX_JSON_DEPTH`, numbers that overflow a float (`1e999`), `NaN`/`Infinity` (not JSON),
+    and integers longer than `MAX_INT_DIGITS`. Duplicate keys: the last one wins, as in the
+    vendors' own parsers (Python's `json` under FastAPI, Node's `JSON.parse`).
+    """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -232,14 +247,57 @@ def _decode(media: str, raw: bytes, issues: list[Issue]) -> Any:
     if "json" not in media:
         return text
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_int=_bounded_int, parse_float=_finite_float,
+                           parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         issues.append(Issue(("body", exc.pos), f"JSON decode error: {exc.msg}", "json_invalid",
                             constraint={"error": exc.msg}))
         return MISSING
-    except RecursionError:
-        issues.append(Issue(("body",), "JSON nested too deeply", "json_invalid"))
+    except ValueError as exc:  # one of the parse hooks below refused a number
+        issues.append(Issue(("body",), f"JSON decode error: {exc}", "json_invalid",
+                            constraint={"error": str(exc)}))
         return MISSING
+    except RecursionError:
+        value = _TOO_DEEP
+    if value is _TOO_DEEP or _deeper_than(value, MAX_JSON_DEPTH):
+        issues.append(Issue(("body",), f"JSON nested too deeply (more than {MAX_JSON_DEPTH} "
+                            "levels)", "json_invalid"))
+        return MISSING
+    return value
+
+
+_TOO_DEEP: Any = object()
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"integer longer than {MAX_INT_DIGITS} digits")
+    return int(digits)
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return number
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (iterative: no recursion)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if not isinstance(node, dict | list):
+            continue
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _issues_from(prefix: tuple[str | int, ...], errors: Iterable[ValidationError]) -> list[Issue]:

@@ -60,7 +60,7 @@ NEXT_STATUSES = {"SCHEDULED": ("SCHEDULED", "RUNNING", "COMPLETED"),
                  "RUNNING": ("RUNNING", "COMPLETED"), "COMPLETED": ()}
 ERROR_TYPES = {400: "Bad Request/Invalid Request", 401: "Unauthorized", 403: "Forbidden",
                404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
-               413: "Payload Too Large", 415: "Unsupported Media Type"}
+               413: "Payload Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests"}
 DOING = {"createJob": "creating job", "listJobs": "fetching list of jobs",
          "getJob": "fetching job details", "deleteJob": "deleting job",
          "createJobSchedule": "creating schedule", "listJobRunLogs": "fetching run logs",
