@@ -271,6 +271,18 @@ class StateMachine(ApiStateMachine):
                        "an active job has no processedOn")
         self.held.append((queue, job_id, token))
         self._probe_token_on_neighbour(queue, job_id, token)
+        self._probe_log_order(queue, job_id, token)
+
+    def _probe_log_order(self, queue: str, job_id: str, token: str) -> None:
+        """Two lines appended with the fresh token read back, in full, in append order."""
+        key = (queue, job_id)
+        for line in ("probe: first", "probe: second"):
+            result = self.client.call(ADD_LOG, {"queueName": queue, "jobId": job_id},
+                                      body=line, token=token)
+            self.expect(result, 200, "bullmq.log-with-job-token")
+            self.model[key]["logs"].append(line)
+        appended = len(self.model[key]["logs"])
+        self._check_logs(key, 0, min(appended, 100), "bullmq.log-page-is-append-order-slice")
 
     def _probe_token_on_neighbour(self, queue: str, job_id: str, token: str) -> None:
         """Every token handed out is tried at once on another job (of the same queue when
