@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from mockserver.server import ServerThread
+from tests.sdk.sdk_models import undeclared_fields
 
 try:
     import intuned_client
@@ -54,19 +55,6 @@ def client(server: ServerThread) -> Iterator[Any]:
     with IntunedClient(api_key=API_KEY, workspace_id=WORKSPACE,
                        base_url=f"{server.url}/intuned") as sdk:
         yield sdk
-
-
-def _extras(value: Any, where: str = "") -> list[str]:
-    """Fields the mock sent that the SDK's model does not declare, anywhere in the tree."""
-    found: list[str] = []
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            found += _extras(item, f"{where}[{i}]")
-    elif hasattr(value, "model_fields"):
-        found += [f"{where}.{name}" for name in (value.model_extra or {})]
-        for name in type(value).model_fields:
-            found += _extras(getattr(value, name), f"{where}.{name}")
-    return found
 
 
 def _job_body(job_id: str) -> Any:
@@ -130,7 +118,7 @@ def test_job_lifecycle_through_the_sdk(client: Any, server: ServerThread) -> Non
     assert snapshot.configuration.retry.maximum_attempts == 2
     assert (snapshot.proxy.version, snapshot.proxy.url) == ("v1",
                                                             "http://proxy.example.com:8080")
-    assert _extras(got) == []
+    assert undeclared_fields(got) == []
 
     # The backend finishes the second run (control API); the SDK then sees its results.
     finished = requests.post(
@@ -144,7 +132,7 @@ def test_job_lifecycle_through_the_sdk(client: Any, server: ServerThread) -> Non
     assert done.job_run.end_time is not None
     assert done.results is not None and done.results.format == "json"
     assert second.job_run_id in done.results.signed_url
-    assert _extras(done) == []
+    assert undeclared_fields(done) == []
 
     terminated = runs.terminate(project_name=PROJECT, job_id="nightly-scrape",
                                 job_run_id=first.job_run_id)
@@ -156,9 +144,9 @@ def test_job_lifecycle_through_the_sdk(client: Any, server: ServerThread) -> Non
     every = runs.list(project_name=PROJECT, job_id="nightly-scrape")
     assert {r.id: r.status for r in every.job_runs} == {first.job_run_id: "TERMINATED",
                                                         second.job_run_id: "SUCCESS"}
-    assert _extras(every) == []
-    assert _extras(jobs.list(project_name=PROJECT)) == []
-    assert _extras(jobs.get(project_name=PROJECT, job_id="nightly-scrape")) == []
+    assert undeclared_fields(every) == []
+    assert undeclared_fields(jobs.list(project_name=PROJECT)) == []
+    assert undeclared_fields(jobs.get(project_name=PROJECT, job_id="nightly-scrape")) == []
 
 
 def test_pause_blocks_trigger_until_resume(client: Any) -> None:

@@ -30,6 +30,7 @@ import pytest
 import requests
 
 from mockserver.server import ServerThread
+from tests.sdk.sdk_models import undeclared_fields
 
 try:
     import nimble_python
@@ -82,19 +83,6 @@ def client(sdk_installed: None, server: ServerThread) -> Iterator[Any]:
         yield sdk
 
 
-def _extras(value: Any, where: str = "") -> list[str]:
-    """Fields the mock sent that the SDK's model does not declare, anywhere in the tree."""
-    found: list[str] = []
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            found += _extras(item, f"{where}[{i}]")
-    elif hasattr(value, "model_fields"):
-        found += [f"{where}.{name}" for name in (value.model_extra or {})]
-        for name in type(value).model_fields:
-            found += _extras(getattr(value, name), f"{where}.{name}")
-    return found
-
-
 def _act(server: ServerThread, name: str, **body: Any) -> dict[str, Any]:
     """A control-API action (the backend moving a run)."""
     reply = requests.post(f"{server.url}/__jobmock/apis/nimble/actions/{name}", json=body,
@@ -133,7 +121,7 @@ def test_v2_jobs_through_the_current_sdk(client: Any, server: ServerThread) -> N
         "s3", "s3://acme-results/competitors/", "jsonl")
     assert (created.created_at, created.updated_at) == (_at(1), _at(1))
     assert (created.last_run_at, created.last_run_status) == (None, None)
-    assert _extras(created) == []
+    assert undeclared_fields(created) == []
     got = client.jobs.get("job_1")
     assert got.model_dump() == created.model_dump()
 
@@ -161,7 +149,7 @@ def test_v2_jobs_through_the_current_sdk(client: Any, server: ServerThread) -> N
     assert ([j.id for j in rest.items], rest.total, rest.offset) == (["job_3"], 3, 2)
     past = client.jobs.list(offset=5)
     assert (past.items, past.total, past.limit) == ([], 3, 20)
-    assert _extras(first) == []
+    assert undeclared_fields(first) == []
 
     assert client.jobs.delete("job_2") is None
     with pytest.raises(nimble_python.NotFoundError) as gone:
@@ -191,7 +179,7 @@ def test_v2_runs_through_the_current_sdk(client: Any, server: ServerThread) -> N
         ["run_2", "run_1"], 2, 20, 0)
     older = client.jobs.runs.list(job.id, limit=1, offset=1)
     assert ([r.id for r in older.items], older.total) == (["run_1"], 2)
-    assert _extras(listed) == []
+    assert undeclared_fields(listed) == []
 
     detail = client.jobs.runs.get("run_2")
     assert (detail.id, detail.status, detail.triggered_by) == ("run_2", "PENDING", "manual")
@@ -202,7 +190,7 @@ def test_v2_runs_through_the_current_sdk(client: Any, server: ServerThread) -> N
     assert client.jobs.runs.get("run_1").inputs_sample == []
     assert (detail.summary.input_count, detail.summary.match_rate, detail.error) == (
         None, None, None)
-    assert _extras(detail) == []
+    assert undeclared_fields(detail) == []
     noted = client.jobs.get(job.id)
     assert (noted.last_run_at, noted.last_run_status) == (second.created_at, "PENDING")
 
